@@ -1,0 +1,39 @@
+# The commands the README names. Every target bootstraps what it needs from python3 alone.
+PYTHON ?= python3
+BOOT   := .boot
+UV     := $(BOOT)/bin/uv
+VENV   := .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: install demo test lint format simulator bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(BOOT)
+	$(BOOT)/bin/python -m pip install --quiet --disable-pip-version-check "uv>=0.9,<1"
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet
+	touch $@
+
+install: $(VENV)/.synced ## create .venv with every dependency (from uv.lock)
+
+demo: install ## run the main job against the bundled simulator
+	$(VENV)/bin/python -m deployments.demo
+
+test: install ## run the whole test suite
+	$(VENV)/bin/python -m pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: install
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+simulator: install ## serve the Novita simulator on 127.0.0.1:8765
+	$(VENV)/bin/python -m simulator
+
+clean:
+	rm -rf $(BOOT) $(VENV) .pytest_cache .ruff_cache
