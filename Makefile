@@ -19,7 +19,7 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 install: $(VENV)/.synced ## create .venv with every dependency (from uv.lock)
 
 demo: install ## run the main job against the bundled simulator
-	$(VENV)/bin/python -m deployments.demo
+	$(VENV)/bin/python -m deployments.client_walkthrough
 
 test: install ## run the whole test suite
 	$(VENV)/bin/python -m pytest

@@ -1,0 +1,100 @@
+"""The `NovitaCredentials` block: Novita API key and base URL, and the client built from them."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, ClassVar, Self
+
+from pydantic import Field, SecretStr
+
+from blocks.block_resolution import ResolvableBlock
+
+if TYPE_CHECKING:
+    from clients.novita import NovitaClient, RetryPolicy
+
+DEFAULT_BASE_URL = "https://api.novita.ai/gpu-instance/openapi/v1"
+
+
+class MissingCredentialsError(RuntimeError):
+    """No saved block and no `NOVITA_API_KEY` in the environment."""
+
+
+class NovitaCredentials(ResolvableBlock):
+    """Credentials for the Novita GPU-instance API.
+
+    When no block is saved, `from_environment()` reads `NOVITA_API_KEY` and
+    `NOVITA_API_BASE_URL`; pointing the latter at the bundled simulator is all it takes to
+    run without a Novita account.
+
+    Example:
+        ```python
+        from blocks import NovitaCredentials
+
+        creds = NovitaCredentials(api_key="sk_fake", base_url="http://127.0.0.1:8765/gpu-instance/openapi/v1")
+        async with creds.get_client() as client:
+            clusters = await client.list_clusters()
+        ```
+
+    """
+
+    _block_type_name: ClassVar[str] = "Novita Credentials"
+    _block_type_slug: ClassVar[str] = "novita-credentials"
+    _description: ClassVar[str] = "API key and endpoint of the Novita.ai GPU-instance API."
+
+    api_key: SecretStr = Field(
+        default=..., description="Novita API key (Bearer token), e.g. sk_...", title="API key"
+    )
+    base_url: str = Field(
+        default=DEFAULT_BASE_URL,
+        description="Base URL of the GPU-instance API; point it at the simulator for local runs.",
+        title="Base URL",
+    )
+    timeout_seconds: float = Field(
+        default=30.0, gt=0, le=600, description="Read timeout of one API call, in seconds."
+    )
+
+    @classmethod
+    def from_environment(cls) -> NovitaCredentials:
+        """Build credentials from `NOVITA_API_KEY` / `NOVITA_API_BASE_URL`.
+
+        Raises:
+            MissingCredentialsError: when `NOVITA_API_KEY` is not set.
+
+        Example:
+            ```python
+            creds = NovitaCredentials.from_environment()
+            ```
+
+        """
+        api_key = os.environ.get("NOVITA_API_KEY", "").strip()
+        if not api_key:
+            raise MissingCredentialsError(
+                "No Novita credentials: save a 'novita-credentials' block or set NOVITA_API_KEY."
+            )
+        base_url = os.environ.get("NOVITA_API_BASE_URL", "").strip() or DEFAULT_BASE_URL
+        return cls(api_key=SecretStr(api_key), base_url=base_url)
+
+    @classmethod
+    def fallback(cls) -> Self:
+        """Read the environment when no block is saved."""
+        return cls.from_environment()
+
+    def get_client(self, retry_policy: RetryPolicy | None = None) -> NovitaClient:
+        """Build an async Novita client (one connection pool) from these credentials.
+
+        Example:
+            ```python
+            async with NovitaCredentials.from_environment().get_client() as client:
+                instances = await client.list_instances()
+            ```
+
+        """
+        from clients.novita import NovitaClient
+
+        kwargs = {} if retry_policy is None else {"retry_policy": retry_policy}
+        return NovitaClient(
+            api_key=self.api_key,
+            base_url=self.base_url,
+            read_timeout=self.timeout_seconds,
+            **kwargs,
+        )

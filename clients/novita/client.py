@@ -1,0 +1,840 @@
+"""Async client of the Novita GPU-instance API (v1): one method per operation, no policy.
+
+The client speaks HTTP and hands back clean models; choosing products, falling back between
+regions or deciding what a failure means for a provisioning belong to tasks and flows. It
+owns one ``httpx.AsyncClient`` (one connection pool) for its whole life, retries what is safe
+to retry (see :mod:`clients.novita.retry`), and raises :mod:`clients.novita.errors` classes.
+
+Idempotency contract:
+    * Reads and start/stop/restart/delete/migrate are retried on any retryable error. After an
+      ambiguous failure (a read timeout), the retry of a stop may answer "invalid state change"
+      or a delete may answer 404 because the first attempt worked: callers treat
+      ``NovitaInvalidStateError`` by re-reading the instance and ``NovitaNotFoundError`` on
+      delete as "already gone".
+    * ``create_instance`` is retried only when the error proves Novita did not act (connect
+      failure, 429, 408, 503). A read timeout or a 500/502/504 is raised at once with a
+      message saying the instance may exist; look it up by name before creating again.
+
+Example:
+    async with NovitaClient(api_key=os.environ["NOVITA_API_KEY"]) as client:
+        clusters = await client.list_clusters()
+        products = await client.list_products(cluster_id="us-ca-6", gpu_num=1)
+
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import Any, Literal, TypeVar
+
+import httpx
+from pydantic import BaseModel, SecretStr, ValidationError
+
+from clients.novita._base import parse_int
+from clients.novita.catalog import BillingMode, Cluster, Product
+from clients.novita.create_request import CreateInstanceRequest
+from clients.novita.errors import (
+    NovitaNotFoundError,
+    NovitaUnexpectedResponseError,
+    error_from_response,
+    error_from_transport,
+)
+from clients.novita.instances import Instance, InstanceActionResult, InstanceStatus
+from clients.novita.jobs import Job
+from clients.novita.retry import RetryPolicy, Sleep, call_with_retry
+from clients.novita.templates import RegistryAuth, Template
+
+__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "NovitaClient"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_BASE_URL = "https://api.novita.ai/gpu-instance/openapi/v1"
+"""Novita's GPU-instance OpenAPI v1 base URL."""
+
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
+"""Short connect timeout (a dead host fails fast), 30 s for read, write and pool."""
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+InstanceAction = Literal["start", "stop", "restart", "delete", "migrate"]
+
+
+def _raw_id(item: Any) -> str | None:
+    if isinstance(item, Mapping):
+        value = item.get("id", item.get("Id"))
+        return None if value in (None, "") else str(value)
+    return None
+
+
+class NovitaClient:
+    """Async client of the Novita GPU-instance API.
+
+    Args:
+        api_key: Novita API key (``sk_...``), as ``str`` or ``SecretStr``; kept as a secret.
+        base_url: API base URL; point it at the simulator to run offline.
+        timeout: A full ``httpx.Timeout`` (or seconds for all phases); overrides the two below.
+        connect_timeout: Seconds to establish a connection (short: a dead host fails fast).
+        read_timeout: Seconds for read, write and pool waits.
+        retry_policy: How failed calls are retried; ``RetryPolicy(max_attempts=1)`` disables.
+        transport: An httpx transport to use instead of the network (tests: respx router).
+        limits: Connection-pool limits of the shared pool.
+        sleep: Async sleep used between retries; inject a fake one in tests.
+        user_agent: ``User-Agent`` header value.
+
+    One client holds one connection pool bound to the event loop it is first used on: create
+    it inside the flow (or task) that uses it and share it between coroutines of that loop
+    (``asyncio.gather``), not between threads or loops.
+
+    Example:
+        Against the simulator: ``NovitaClient(api_key=key, base_url="http://127.0.0.1:8765/v1")``.
+        Here against a fake transport, as tests do:
+
+        >>> import asyncio, httpx
+        >>> def fake_novita(request):
+        ...     return httpx.Response(200, json={"data": [{"id": "us-ca-6", "name": "US-CA-06"}]})
+        >>> async def main():
+        ...     transport = httpx.MockTransport(fake_novita)
+        ...     async with NovitaClient(api_key="sk_test", transport=transport) as client:
+        ...         return [cluster.id for cluster in await client.list_clusters()]
+        >>> asyncio.run(main())
+        ['us-ca-6']
+        >>> NovitaClient(api_key="sk_test")
+        NovitaClient(base_url='https://api.novita.ai/...', api_key=SecretStr('**********'))
+
+    """
+
+    #: Hard stop for paginated reads, whatever the server says (a server that ignores
+    #: pageNum and sends id-less items must not keep us looping).
+    max_pages: int = 1000
+
+    def __init__(
+        self,
+        api_key: str | SecretStr,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        timeout: httpx.Timeout | float | None = None,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        retry_policy: RetryPolicy | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        limits: httpx.Limits | None = None,
+        sleep: Sleep | None = None,
+        user_agent: str = "novita-prefect/0.1",
+    ) -> None:
+        secret = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
+        key = secret.get_secret_value().strip()
+        if not key:
+            raise ValueError("Novita API key is empty; set NOVITA_API_KEY or the credentials block")
+        self._api_key = SecretStr(key)
+        self.base_url = base_url.rstrip("/")
+        self.retry_policy = retry_policy or RetryPolicy()
+        self._sleep = sleep
+        if timeout is None:
+            timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
+        elif not isinstance(timeout, httpx.Timeout):
+            timeout = httpx.Timeout(timeout, connect=min(float(timeout), connect_timeout))
+        self.timeout = timeout
+        self._http = httpx.AsyncClient(
+            base_url=self.base_url,
+            headers={
+                "Authorization": f"Bearer {key}",
+                "Content-Type": "application/json",
+                "Accept": "application/json",
+                "User-Agent": user_agent,
+            },
+            timeout=timeout,
+            limits=limits or httpx.Limits(max_connections=50, max_keepalive_connections=20),
+            transport=transport,
+            follow_redirects=False,
+        )
+
+    def __repr__(self) -> str:
+        return f"NovitaClient(base_url={self.base_url!r}, api_key=SecretStr('**********'))"
+
+    async def __aenter__(self) -> NovitaClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the connection pool. Safe to call twice.
+
+        Example:
+            client = NovitaClient(api_key=key)
+            try:
+                await client.list_clusters()
+            finally:
+                await client.aclose()
+
+        """
+        await self._http.aclose()
+
+    @property
+    def is_closed(self) -> bool:
+        """Whether :meth:`aclose` was called.
+
+        Example:
+            if client.is_closed:
+                client = NovitaClient(api_key=key)
+
+        """
+        return self._http.is_closed
+
+    @property
+    def account_scope(self) -> str:
+        """A stable label of the account this client speaks for: base URL + key fingerprint.
+
+        Caches of reads use it so two accounts never share results; it holds a truncated
+        SHA-256 of the key, never the key itself.
+
+        Example:
+            scope = client.account_scope  # "https://api.novita.ai/...#3f2a9c41d0b7e6aa"
+
+        """
+        digest = hashlib.sha256(self._api_key.get_secret_value().encode()).hexdigest()[:16]
+        return f"{self.base_url}#{digest}"
+
+    # -- transport ---------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        target: str | None = None,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        idempotent: bool = True,
+        secrets: Sequence[str] = (),
+    ) -> Any:
+        """Send one logical call (with retries) and return the decoded JSON body."""
+        clean_params = {k: v for k, v in (params or {}).items() if v is not None}
+        all_secrets = (self._api_key.get_secret_value(), *secrets)
+
+        async def attempt() -> Any:
+            return await self._send_once(
+                method,
+                path,
+                operation=operation,
+                target=target,
+                params=clean_params,
+                json=json,
+                idempotent=idempotent,
+                secrets=all_secrets,
+            )
+
+        kwargs: dict[str, Any] = {}
+        if self._sleep is not None:
+            kwargs["sleep"] = self._sleep
+        return await call_with_retry(
+            attempt, policy=self.retry_policy, operation=operation, idempotent=idempotent, **kwargs
+        )
+
+    async def _send_once(
+        self,
+        method: str,
+        path: str,
+        *,
+        operation: str,
+        target: str | None,
+        params: dict[str, Any],
+        json: Any,
+        idempotent: bool,
+        secrets: Sequence[str],
+    ) -> Any:
+        started = time.perf_counter()
+        try:
+            response = await self._http.request(method, path, params=params or None, json=json)
+        except httpx.RequestError as exc:
+            # `from None`: the httpx exception holds the request, whose headers hold the key.
+            raise error_from_transport(
+                exc, operation, target=target, idempotent=idempotent, secrets=secrets
+            ) from None
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        logger.debug(
+            "Novita %s %s params=%s -> %d in %.0f ms",
+            method,
+            path,
+            params,
+            response.status_code,
+            elapsed_ms,
+        )
+        if not response.is_success:
+            raise error_from_response(
+                response, operation, target=target, idempotent=idempotent, secrets=secrets
+            )
+        if not response.content.strip():
+            return {}
+        try:
+            return response.json()
+        except ValueError:
+            content_type = response.headers.get("content-type", "no content type")
+            raise NovitaUnexpectedResponseError(
+                operation=operation,
+                target=target,
+                status_code=response.status_code,
+                api_message=f"non-JSON body ({content_type})",
+                idempotent=idempotent,
+            ) from None
+
+    # -- decoding ----------------------------------------------------------------------
+
+    @staticmethod
+    def _parse(
+        model: type[ModelT], data: Any, operation: str, *, target: str | None = None
+    ) -> ModelT:
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or model.__name__}: {err['msg']}"
+                for err in exc.errors(include_input=False, include_url=False)[:5]
+            )
+            raise NovitaUnexpectedResponseError(
+                operation=operation,
+                target=target,
+                status_code=200,
+                api_message=f"{model.__name__} did not match: {problems}",
+            ) from None
+
+    @staticmethod
+    def _parse_items(model: type[ModelT], items: Sequence[Any], operation: str) -> list[ModelT]:
+        parsed: list[ModelT] = []
+        for index, item in enumerate(items):
+            try:
+                parsed.append(model.model_validate(item))
+            except ValidationError as exc:
+                # One malformed item must not hide the rest of the account from a sweep.
+                logger.warning(
+                    "Skipping a malformed %s in Novita's answer to %s (item %d, id=%s): %s",
+                    model.__name__,
+                    operation,
+                    index,
+                    _raw_id(item),
+                    "; ".join(
+                        err["msg"] for err in exc.errors(include_input=False, include_url=False)[:3]
+                    ),
+                )
+        return parsed
+
+    @staticmethod
+    def _list_field(body: Any, key: str, operation: str) -> list[Any]:
+        if not isinstance(body, Mapping):
+            raise NovitaUnexpectedResponseError(
+                operation=operation, status_code=200, api_message=f"expected an object with {key!r}"
+            )
+        value = body.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise NovitaUnexpectedResponseError(
+                operation=operation, status_code=200, api_message=f"{key!r} is not a list"
+            )
+        return value
+
+    async def _iter_pages(
+        self,
+        path: str,
+        *,
+        items_key: str,
+        model: type[ModelT],
+        params: Mapping[str, Any],
+        page_size: int,
+        operation: str,
+    ) -> AsyncIterator[list[ModelT]]:
+        """Yield page after page (1-based ``pageNum``) until everything was read.
+
+        Stops when ``total`` items were received (or, without ``total``, on a short page),
+        on an empty page, when a page brings only ids already seen (a server ignoring
+        ``pageNum``), or after :attr:`max_pages` pages. Items already seen are not repeated.
+        """
+        if page_size < 1:
+            raise ValueError("page_size must be at least 1")
+        seen: set[str] = set()
+        received = 0
+        page_num = 1
+        while True:
+            body = await self._request(
+                "GET",
+                path,
+                operation=operation,
+                params={**params, "pageSize": page_size, "pageNum": page_num},
+            )
+            raw_items = self._list_field(body, items_key, operation)
+            if not raw_items:
+                return
+            total = parse_int(body.get("total"))
+            received += len(raw_items)
+            fresh: list[Any] = []
+            for item in raw_items:
+                item_id = _raw_id(item)
+                if item_id is None or item_id not in seen:
+                    fresh.append(item)
+                    if item_id is not None:
+                        seen.add(item_id)
+            if not fresh:
+                logger.warning(
+                    "Novita answered page %d of %s with items already seen; the server seems"
+                    " to ignore pageNum, stopping after %d items",
+                    page_num,
+                    operation,
+                    len(seen),
+                )
+                return
+            yield self._parse_items(model, fresh, operation)
+            if total is not None:
+                if received >= total:
+                    return
+            elif len(raw_items) < page_size:
+                return
+            if page_num >= self.max_pages:
+                logger.warning("Stopped %s after %d pages (max_pages)", operation, page_num)
+                return
+            page_num += 1
+
+    # -- catalogue ---------------------------------------------------------------------
+
+    async def list_clusters(self) -> list[Cluster]:
+        """List Novita's clusters (regions).
+
+        Returns:
+            Every cluster, with its id (``us-ca-6``) and name (``US-CA-06``).
+
+        Example:
+            ids_by_name = {c.name: c.id for c in await client.list_clusters()}
+            # {'US-CA-06': 'us-ca-6', ...}
+
+        """
+        operation = "list clusters"
+        body = await self._request("GET", "/clusters", operation=operation)
+        return self._parse_items(Cluster, self._list_field(body, "data", operation), operation)
+
+    async def list_products(
+        self,
+        cluster_id: str | None = None,
+        gpu_num: int | None = None,
+        product_name: str | None = None,
+        billing_method: BillingMode | None = None,
+        min_cpu_per_gpu: int | None = None,
+        min_memory_per_gpu: int | None = None,
+        min_rootfs_size: int | None = None,
+    ) -> list[Product]:
+        """List GPU products, optionally filtered the way Novita filters them.
+
+        Novita's ``productName`` filter is fuzzy ("RTX 4090" also matches other cards);
+        exact matching is the caller's business.
+
+        Args:
+            cluster_id: Only products available in this cluster id.
+            gpu_num: Only products that can be rented with this many GPUs.
+            product_name: Fuzzy name filter.
+            billing_method: "onDemand", "spot" or "monthly".
+            min_cpu_per_gpu: Lower bound of CPUs per GPU.
+            min_memory_per_gpu: Lower bound of memory per GPU (GB).
+            min_rootfs_size: Lower bound of the maximum root filesystem (GB).
+
+        Returns:
+            The matching products.
+
+        Example:
+            products = await client.list_products(
+                cluster_id="us-ca-6", product_name="RTX 4090", billing_method="spot")
+            deployable = [p for p in products if p.available_deploy]
+
+        """
+        operation = "list products"
+        params = {
+            "clusterId": cluster_id,
+            "gpuNum": gpu_num,
+            "productName": product_name,
+            "billingMethod": billing_method,
+            "minCpuPerGpu": min_cpu_per_gpu,
+            "minMemoryPerGpu": min_memory_per_gpu,
+            "minRootFSSize": min_rootfs_size,
+        }
+        body = await self._request("GET", "/products", operation=operation, params=params)
+        return self._parse_items(Product, self._list_field(body, "data", operation), operation)
+
+    # -- instances: reads --------------------------------------------------------------
+
+    async def iter_instance_pages(
+        self,
+        name: str | None = None,
+        product_name: str | None = None,
+        status: InstanceStatus | str | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[list[Instance]]:
+        """Yield the account's instances one page at a time (each page one request).
+
+        Args:
+            name: Fuzzy name filter (Novita's; compare names exactly yourself).
+            product_name: Fuzzy product-name filter.
+            status: Only instances in this status.
+            page_size: Instances per request.
+
+        Yields:
+            Lists of instances; an instance never appears twice.
+
+        Example:
+            async for page in client.iter_instance_pages(status="running"):
+                await handle(page)
+
+        """
+        params = {
+            "name": name,
+            "productName": product_name,
+            "status": None if status is None else str(status),
+        }
+        async for page in self._iter_pages(
+            "/gpu/instances",
+            items_key="instances",
+            model=Instance,
+            params=params,
+            page_size=page_size,
+            operation="list instances",
+        ):
+            yield page
+
+    async def iter_instances(
+        self,
+        name: str | None = None,
+        product_name: str | None = None,
+        status: InstanceStatus | str | None = None,
+        page_size: int = 100,
+    ) -> AsyncIterator[Instance]:
+        """Yield the account's instances one by one, fetching pages as needed.
+
+        Takes the same filters as :meth:`list_instances`.
+
+        Example:
+            async for instance in client.iter_instances(name="train-"):
+                statuses[instance.id] = instance.status
+
+        """
+        async for page in self.iter_instance_pages(
+            name=name, product_name=product_name, status=status, page_size=page_size
+        ):
+            for instance in page:
+                yield instance
+
+    async def list_instances(
+        self,
+        name: str | None = None,
+        product_name: str | None = None,
+        status: InstanceStatus | str | None = None,
+        page_size: int = 100,
+    ) -> list[Instance]:
+        """List every instance of the account, reading all pages.
+
+        Args:
+            name: Fuzzy name filter.
+            product_name: Fuzzy product-name filter.
+            status: Only instances in this status.
+            page_size: Instances per request.
+
+        Returns:
+            All matching instances.
+
+        Example:
+            same_name = [i for i in await client.list_instances(name="train-1")
+                         if i.name == "train-1"]
+
+        """
+        return [
+            instance
+            async for instance in self.iter_instances(
+                name=name, product_name=product_name, status=status, page_size=page_size
+            )
+        ]
+
+    async def get_instance(self, instance_id: str) -> Instance:
+        """Read one instance, with its connection details.
+
+        Args:
+            instance_id: The instance id.
+
+        Returns:
+            The instance.
+
+        Raises:
+            NovitaNotFoundError: The instance does not exist (any more).
+
+        Example:
+            instance = await client.get_instance("07ed667185a895bb")
+            if instance.status is InstanceStatus.RUNNING:
+                ...
+
+        """
+        instance_id = _require_id(instance_id, "instance_id")
+        operation, target = "get instance", instance_id
+        body = await self._request(
+            "GET",
+            "/gpu/instance",
+            operation=operation,
+            target=target,
+            params={"instanceId": instance_id},
+        )
+        if (
+            isinstance(body, Mapping)
+            and "id" not in body
+            and isinstance(body.get("instance"), Mapping)
+        ):
+            body = body["instance"]  # tolerate a wrapped answer
+        return self._parse(Instance, body, operation, target=target)
+
+    # -- instances: mutations ----------------------------------------------------------
+
+    async def create_instance(self, request: CreateInstanceRequest) -> str:
+        """Create an instance and return its id (creation continues asynchronously).
+
+        Not blindly retried: see the module docstring. Poll :meth:`get_instance` afterwards.
+
+        Args:
+            request: What to create.
+
+        Returns:
+            The new instance id.
+
+        Raises:
+            NovitaCapacityError: No room in that cluster (or an account limit, as
+                ``NovitaQuotaError``).
+            NovitaTimeoutError: No answer in time; ``maybe_processed`` says whether the
+                instance may exist anyway.
+
+        Example:
+            instance_id = await client.create_instance(CreateInstanceRequest(
+                name="train-1", product_id=product.id, rootfs_size=60,
+                image_url="nvidia/cuda:12.4.0-base-ubuntu22.04", cluster_id="us-ca-6"))
+
+        """
+        where = f"in cluster {request.cluster_id}" if request.cluster_id else "in any cluster"
+        target = f"{request.name!r} {where}" if request.name else where
+        secrets: list[str] = []
+        if request.image_auth is not None:
+            credential = request.image_auth.get_secret_value()
+            secrets += [credential, credential.partition(":")[2]]
+        logger.info(
+            "Creating Novita instance name=%s product=%s gpus=%d cluster=%s billing=%s",
+            request.name,
+            request.product_id,
+            request.gpu_num,
+            request.cluster_id,
+            request.billing_mode,
+        )
+        body = await self._request(
+            "POST",
+            "/gpu/instance/create",
+            operation="create instance",
+            target=target,
+            json=request.to_body(),
+            idempotent=False,
+            secrets=secrets,
+        )
+        instance_id = body.get("id") if isinstance(body, Mapping) else None
+        if not instance_id:
+            raise NovitaUnexpectedResponseError(
+                operation="create instance",
+                target=target,
+                status_code=200,
+                api_message="the answer carries no instance id",
+                idempotent=False,
+            )
+        logger.info("Created Novita instance %s (name=%s)", instance_id, request.name)
+        return str(instance_id)
+
+    async def _instance_action(
+        self, action: InstanceAction, instance_id: str
+    ) -> InstanceActionResult:
+        instance_id = _require_id(instance_id, "instance_id")
+        body = await self._request(
+            "POST",
+            f"/gpu/instance/{action}",
+            operation=f"{action} instance",
+            target=instance_id,
+            json={"instanceId": instance_id},
+        )
+        data = dict(body) if isinstance(body, Mapping) else {}
+        if not data.get("instanceId"):
+            data["instanceId"] = instance_id
+        logger.info(
+            "Novita accepted %s of instance %s (state=%s)", action, instance_id, data.get("state")
+        )
+        return self._parse(InstanceActionResult, data, f"{action} instance", target=instance_id)
+
+    async def start_instance(self, instance_id: str) -> InstanceActionResult:
+        """Start an exited instance.
+
+        Raises:
+            NovitaInvalidStateError: The instance cannot be started from its current state.
+            NovitaCapacityError: Its resources were taken meanwhile (consider migrate).
+
+        Example:
+            result = await client.start_instance("07ed667185a895bb")
+            # result.state == "toStart"
+
+        """
+        return await self._instance_action("start", instance_id)
+
+    async def stop_instance(self, instance_id: str) -> InstanceActionResult:
+        """Stop a running instance (compute billing stops; data kept up to 7 days).
+
+        Example:
+            await client.stop_instance("07ed667185a895bb")
+
+        """
+        return await self._instance_action("stop", instance_id)
+
+    async def restart_instance(self, instance_id: str) -> InstanceActionResult:
+        """Restart a running instance.
+
+        Example:
+            await client.restart_instance("07ed667185a895bb")
+
+        """
+        return await self._instance_action("restart", instance_id)
+
+    async def delete_instance(self, instance_id: str) -> InstanceActionResult:
+        """Delete an instance for good (any state; data is lost).
+
+        Raises:
+            NovitaNotFoundError: Already gone; callers usually treat this as success.
+
+        Example:
+            with contextlib.suppress(NovitaNotFoundError):
+                await client.delete_instance("07ed667185a895bb")
+
+        """
+        return await self._instance_action("delete", instance_id)
+
+    async def migrate_instance(self, instance_id: str) -> InstanceActionResult:
+        """Migrate an instance to other hardware (e.g. after a spot reclaim).
+
+        The instance goes ``migrating`` and an ``instanceMigrate`` job tracks the outcome
+        (:meth:`list_jobs`). Data on the system and local disks is not preserved.
+
+        Raises:
+            NovitaCapacityError: ``MIGRATE_INSUFFICIENT_RESOURCE``.
+
+        Example:
+            await client.migrate_instance("07ed667185a895bb")
+            jobs = await client.list_jobs(type="instanceMigrate")
+
+        """
+        return await self._instance_action("migrate", instance_id)
+
+    # -- jobs, templates, registry auths ---------------------------------------------
+
+    async def iter_jobs(
+        self, type: str | None = None, state: str | None = None, page_size: int = 100
+    ) -> AsyncIterator[Job]:
+        """Yield jobs one by one, fetching pages as needed.
+
+        Example:
+            async for job in client.iter_jobs(type="instanceMigrate", state="fail"):
+                failures[job.instance_id] = job.state.error
+
+        """
+        async for page in self._iter_pages(
+            "/jobs",
+            items_key="jobs",
+            model=Job,
+            params={"type": type, "state": state},
+            page_size=page_size,
+            operation="list jobs",
+        ):
+            for job in page:
+                yield job
+
+    async def list_jobs(
+        self, type: str | None = None, state: str | None = None, page_size: int = 100
+    ) -> list[Job]:
+        """List jobs (migrations, image saves), reading all pages.
+
+        Args:
+            type: "instanceMigrate", "autoInstanceMigrate" or "saveImage".
+            state: "pulling", "running", "fail", "success" or "break".
+            page_size: Jobs per request.
+
+        Returns:
+            All matching jobs.
+
+        Example:
+            jobs = await client.list_jobs(type="instanceMigrate")
+            done = [j for j in jobs if j.instance_id == instance_id and j.finished]
+
+        """
+        return [job async for job in self.iter_jobs(type=type, state=state, page_size=page_size)]
+
+    async def get_template(self, template_id: str | int) -> Template:
+        """Read a template.
+
+        Raises:
+            NovitaNotFoundError: No such template (Novita answers 400 TEMPLATE_NOT_FOUND).
+
+        Example:
+            template = await client.get_template("100")
+            ports = template.ports_spec()  # "8888/http,22/tcp"
+
+        """
+        template_id = _require_id(str(template_id), "template_id")
+        operation = "get template"
+        body = await self._request(
+            "GET",
+            "/template",
+            operation=operation,
+            target=template_id,
+            params={"templateId": template_id},
+        )
+        data = body.get("template") if isinstance(body, Mapping) else None
+        if not isinstance(data, Mapping):
+            raise NovitaUnexpectedResponseError(
+                operation=operation,
+                target=template_id,
+                status_code=200,
+                api_message="the answer carries no 'template' object",
+            )
+        return self._parse(Template, data, operation, target=template_id)
+
+    async def list_registry_auths(self) -> list[RegistryAuth]:
+        """List the container-registry credentials saved in Novita (passwords as secrets).
+
+        Example:
+            auths = await client.list_registry_auths()
+            names = [a.name for a in auths]
+
+        """
+        operation = "list registry auths"
+        body = await self._request("GET", "/repository/auths", operation=operation)
+        return self._parse_items(RegistryAuth, self._list_field(body, "data", operation), operation)
+
+    async def get_registry_auth(self, auth_id: str) -> RegistryAuth:
+        """Find one registry auth by id (Novita has no single-item read; this lists).
+
+        Raises:
+            NovitaNotFoundError: No registry auth has that id.
+
+        Example:
+            auth = await client.get_registry_auth(template.image_auth_id)
+            request = request.model_copy(update={"image_auth": auth.image_auth()})
+
+        """
+        auth_id = _require_id(auth_id, "auth_id")
+        for auth in await self.list_registry_auths():
+            if auth.id == auth_id:
+                return auth
+        raise NovitaNotFoundError(
+            operation="find registry auth",
+            target=auth_id,
+            api_message="no registry auth with this id",
+        )
+
+
+def _require_id(value: str, name: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ValueError(f"{name} must not be empty")
+    return text

@@ -1,0 +1,28 @@
+"""The examples in the Novita client's docstrings run and say what they show."""
+
+import doctest
+from types import ModuleType
+
+import pytest
+
+from clients.novita import (
+    _base,
+    catalog,
+    client,
+    create_request,
+    errors,
+    instances,
+    jobs,
+    retry,
+    templates,
+)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [_base, catalog, client, create_request, errors, instances, jobs, retry, templates],
+    ids=lambda m: m.__name__,
+)
+def test_docstring_examples(module: ModuleType) -> None:
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0

@@ -1,0 +1,1 @@
+"""Tests of the endpoint health prober (real local HTTP and TCP servers)."""

@@ -1,0 +1,1 @@
+"""Tests of the signed webhook sender (real local HTTP receiver)."""

@@ -1,0 +1,16 @@
+"""The examples in the webhook modules' docstrings run and say what they show."""
+
+import doctest
+from types import ModuleType
+
+import pytest
+
+from clients import webhook_payload, webhook_retry_policy, webhook_sender, webhook_signature
+
+
+@pytest.mark.parametrize(
+    "module", [webhook_payload, webhook_signature, webhook_retry_policy, webhook_sender]
+)
+def test_docstring_examples(module: ModuleType) -> None:
+    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
+    assert result.attempted > 0 and result.failed == 0
