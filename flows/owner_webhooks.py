@@ -1,0 +1,104 @@
+"""Tell an instance's owner what happened: keep the delivery in the store, then send it signed."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from prefect import get_run_logger
+
+from clients.webhook_payload import WebhookEvent, build_webhook_body
+from clients.webhook_sender import DeliveryResult, WebhookSender, new_delivery_id
+from store import StateStore, utc_now
+from tasks.send_webhook import send_webhook
+
+REDELIVERY_DELAY = timedelta(minutes=5)
+"""A failed delivery becomes due for redelivery (by fleet-sync) this long after failing."""
+
+SENDING_LEASE = timedelta(minutes=2)
+"""While a delivery is being sent, a concurrent redelivery sweep leaves it alone."""
+
+
+class OwnerWebhooks:
+    """Sends the lifecycle webhooks of one flow run; a failure never fails the flow.
+
+    Every delivery is written to the store (pending) before the first attempt and marked
+    delivered or failed afterwards, so a delivery that never got through is not lost.
+
+    Example:
+        ```python
+        webhooks = OwnerWebhooks(store, sender)
+        await webhooks.notify(url, WebhookEvent.READY, "ready", instance_id, {"region": "US-CA-06"})
+        ```
+
+    """
+
+    def __init__(self, store: StateStore, sender: WebhookSender) -> None:
+        self._store = store
+        self._sender = sender
+
+    async def notify(
+        self,
+        url: str | None,
+        event: WebhookEvent,
+        status: str,
+        instance_id: str | None,
+        data: Mapping[str, Any] | None = None,
+    ) -> DeliveryResult | None:
+        """Send one event to `url` (nothing when the instance has no webhook URL).
+
+        Example:
+            ```python
+            await webhooks.notify(record.webhook_url, WebhookEvent.STOPPED, "stopped", iid)
+            ```
+
+        """
+        if not url:
+            return None
+        try:
+            return await self._deliver(url, event, status, instance_id, data)
+        except Exception as exc:  # a webhook failure never fails the business operation
+            _logger().warning("Webhook %s could not be sent: %s", event, type(exc).__name__)
+            return None
+
+    async def _deliver(
+        self,
+        url: str,
+        event: WebhookEvent,
+        status: str,
+        instance_id: str | None,
+        data: Mapping[str, Any] | None,
+    ) -> DeliveryResult:
+        body = build_webhook_body(event, status, instance_id, data)
+        delivery_id = new_delivery_id()
+        await self._store.add_delivery(
+            delivery_id,
+            instance_id or "",
+            str(event),
+            url,
+            body,
+            next_attempt_at=utc_now() + SENDING_LEASE,
+        )
+        result = await send_webhook(self._sender, url, body, event, delivery_id)
+        if result.delivered:
+            await self._store.mark_delivery_delivered(
+                delivery_id, result.attempts, result.status_code
+            )
+        else:
+            await self._store.mark_delivery_failed(
+                delivery_id,
+                result.attempts,
+                result.error or "not delivered",
+                status_code=result.status_code,
+                next_attempt_at=utc_now() + REDELIVERY_DELAY,
+            )
+        return result
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    try:
+        return get_run_logger()
+    except Exception:  # outside a run (unit use), fall back to the module logger
+        return logging.getLogger(__name__)

@@ -1,0 +1,17 @@
+"""Test-session environment: Prefect and the state store never touch a real home or server."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Before anything imports prefect: a private PREFECT_HOME, no telemetry, no outside API.
+_SESSION_DIR = tempfile.mkdtemp(prefix="novita-tests-")
+os.environ["PREFECT_HOME"] = os.path.join(_SESSION_DIR, "prefect-home")
+os.environ.pop("PREFECT_API_URL", None)
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
+os.environ["NOVITA_STATE_URL"] = "sqlite+aiosqlite:///" + os.path.join(_SESSION_DIR, "state.db")
+for _name in ("NOVITA_API_KEY", "NOVITA_API_BASE_URL", "WEBHOOK_SECRET"):
+    os.environ.pop(_name, None)
