@@ -6,7 +6,7 @@ VENV   := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test lint format simulator bench clean
+.PHONY: install demo test lint format simulator serve prefect-server register-blocks clean
 
 $(UV):
 	$(PYTHON) -m venv $(BOOT)
@@ -34,6 +34,15 @@ format: install
 
 simulator: install ## serve the Novita simulator on 127.0.0.1:8765
 	$(VENV)/bin/python -m simulator
+
+serve: install ## serve every deployment (needs PREFECT_API_URL and the NOVITA_* variables)
+	$(VENV)/bin/python -m deployments.serve
+
+prefect-server: install ## a local Prefect server with its UI on http://127.0.0.1:4200
+	PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1 $(VENV)/bin/prefect server start
+
+register-blocks: install ## register the project's block types with the Prefect server
+	$(VENV)/bin/prefect block register -m blocks
 
 clean:
 	rm -rf $(BOOT) $(VENV) .pytest_cache .ruff_cache

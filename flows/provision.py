@@ -10,11 +10,11 @@ from __future__ import annotations
 import time
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
-from pydantic import BaseModel, Field, HttpUrl, SecretStr
+from pydantic import BaseModel, Field, SecretStr
 
 from clients.endpoint_models import HealthReport
 from clients.novita import (
@@ -29,15 +29,34 @@ from clients.webhook_payload import WebhookEvent
 from flows.flow_resources import FlowResources, open_flow_resources
 from flows.instance_adoption import ExistingInstance, find_instance_named
 from flows.instance_view import PortView, connection_details, port_views
+from flows.provision_parameters import (
+    DEFAULT_BILLING_MODE,
+    DEFAULT_GPU_NUM,
+    DEFAULT_ROOTFS_SIZE,
+    AutoStopMinutes,
+    BillingModeChoice,
+    CredentialsBlock,
+    DeadlineMinutes,
+    DryRun,
+    GpuNum,
+    InstanceName,
+    PoliciesBlock,
+    PreferredRegion,
+    ProductName,
+    RegionPriority,
+    RootfsSize,
+    TemplateId,
+    WaitUntilReady,
+    WebhookSettingsBlock,
+    WebhookUrl,
+)
 from flows.provision_plan import ProvisionPlan, RegionPlan, build_plan
 from flows.readiness import NotReadyError, ReadinessPhase, bring_to_ready
+from flows.region_order import UnknownRegionError
 from store import DesiredState, LifecycleStatus, ManagedInstance, OperationKind, utc_now
 from tasks.novita_actions import create_instance
 from tasks.novita_instances import list_instances
 from tasks.novita_templates import fetch_image_auth, fetch_template
-
-INSTANCE_NAME_PATTERN = r"^[A-Za-z0-9_-]+$"
-BillingChoice = Literal["spot", "onDemand"]
 
 
 class RegionAttempt(BaseModel):
@@ -90,7 +109,8 @@ class Provisioning:
         self.webhook_url: str | None = request["webhook_url"]
         self.logger = get_run_logger()
         self.attempts: list[RegionAttempt] = []
-        self.deadline_at = time.monotonic() + request["deadline_minutes"] * 60
+        minutes = request["deadline_minutes"] or res.policies.readiness_deadline_minutes
+        self.deadline_at = time.monotonic() + minutes * 60
         self.instance_id: str | None = None
 
     async def run(self) -> ProvisionResult:
@@ -449,58 +469,43 @@ class Provisioning:
 
 @flow(name="provision-instance", persist_result=True)
 async def provision_instance(
-    name: Annotated[
-        str,
-        Field(
-            min_length=1,
-            max_length=100,
-            pattern=INSTANCE_NAME_PATTERN,
-            description="Instance name: 1-100 letters, digits, '-' or '_'. Reused names adopt.",
-        ),
-    ],
-    product_name: Annotated[
-        str, Field(min_length=1, max_length=100, description="GPU product, e.g. RTX 4090 24GB")
-    ],
-    template_id: Annotated[
-        str, Field(min_length=1, max_length=64, description="Novita template id, e.g. 1001")
-    ],
-    gpu_num: Annotated[int, Field(ge=1, le=8, description="GPUs, 1-8")] = 1,
-    rootfs_size: Annotated[
-        int, Field(ge=10, le=6144, description="Root disk in GB (within the product's limits)")
-    ] = 60,
-    region: Annotated[
-        str | None, Field(description="Preferred region (name or id), tried first")
-    ] = None,
-    regions: Annotated[
-        list[str] | None, Field(description="Custom region priority; replaces the default order")
-    ] = None,
-    billing_mode: Annotated[BillingChoice, Field(description="spot or onDemand")] = "spot",
-    webhook_url: Annotated[
-        HttpUrl | None, Field(description="http(s) URL told about every step (signed)")
-    ] = None,
-    auto_stop_minutes: Annotated[
-        int | None, Field(ge=0, le=10080, description="Idle minutes before auto-stop; 0 = never")
-    ] = None,
-    wait_until_ready: Annotated[
-        bool, Field(description="Wait for running + healthy endpoints before returning")
-    ] = True,
-    deadline_minutes: Annotated[
-        float, Field(gt=0, le=240, description="Fail when not ready within this many minutes")
-    ] = 10,
-    dry_run: Annotated[
-        bool, Field(description="Only plan: no create call, returns and publishes the plan")
-    ] = False,
-    credentials_block: Annotated[
-        str | None, Field(description="Saved NovitaCredentials block (default: env)")
-    ] = None,
-    webhook_settings_block: Annotated[
-        str | None, Field(description="Saved WebhookSettings block (default: env)")
-    ] = None,
-    policies_block: Annotated[
-        str | None, Field(description="Saved NovitaPolicies block (default: built-ins)")
-    ] = None,
+    name: InstanceName,
+    product_name: ProductName,
+    template_id: TemplateId,
+    gpu_num: GpuNum = DEFAULT_GPU_NUM,
+    rootfs_size: RootfsSize = DEFAULT_ROOTFS_SIZE,
+    region: PreferredRegion = None,
+    regions: RegionPriority = None,
+    billing_mode: BillingModeChoice = DEFAULT_BILLING_MODE,
+    webhook_url: WebhookUrl = None,
+    auto_stop_minutes: AutoStopMinutes = None,
+    wait_until_ready: WaitUntilReady = True,
+    deadline_minutes: DeadlineMinutes = None,
+    dry_run: DryRun = False,
+    credentials_block: CredentialsBlock = None,
+    webhook_settings_block: WebhookSettingsBlock = None,
+    policies_block: PoliciesBlock = None,
 ) -> ProvisionResult:
     """Provision a GPU machine that really serves, at the lowest available price.
+
+    Args:
+        name: Instance name, 1-100 letters, digits, '-' or '_'. An existing instance with this
+            name is adopted, never duplicated.
+        product_name: GPU product exactly as Novita names it, e.g. "RTX 4090 24GB".
+        template_id: Novita template id (image, ports, envs, start command).
+        gpu_num: Number of GPUs, 1-8.
+        rootfs_size: Root disk in GB, within the product's limits.
+        region: Preferred region (name like US-CA-06 or id like us-ca-6), tried first.
+        regions: Custom region priority; replaces the default order.
+        billing_mode: "spot" (default) or "onDemand".
+        webhook_url: http(s) URL told about every step, signed when a secret is set.
+        auto_stop_minutes: Idle minutes before auto-stop; 0 = never; empty = the policy.
+        wait_until_ready: Wait for running and healthy endpoints before returning.
+        deadline_minutes: Fail when not ready by then (default: the policies' deadline, 10).
+        dry_run: Only plan: no create call; returns and publishes the plan.
+        credentials_block: Saved NovitaCredentials block (default: "default", else env).
+        webhook_settings_block: Saved WebhookSettings block (default: "default", else env).
+        policies_block: Saved NovitaPolicies block (default: "default", else built-ins).
 
     Example:
         ```python
@@ -537,6 +542,9 @@ async def provision_instance(
             return await provisioning.run()
         except ProvisioningFailedError as exc:
             await provisioning.fail(str(exc), "NO_REGION_AVAILABLE")
+            raise
+        except UnknownRegionError as exc:
+            await provisioning.fail(str(exc), "UNKNOWN_REGION")
             raise
         except NotReadyError as exc:
             await provisioning.fail(str(exc), f"NOT_READY_{exc.phase.upper()}")

@@ -57,12 +57,15 @@ async def bring_to_ready(
     instance_id: str,
     deadline_at: float,
     on_phase: PhaseListener,
+    *,
+    record_in_store: bool = True,
 ) -> ReadyInstance:
     """Poll until running, health-check every endpoint, then record `ready` in the store.
 
     The store follows each phase (running → health_checking → ready, with ready_at);
     `on_phase` is called at each one so the caller sends its own events. `deadline_at` is a
-    `time.monotonic()` instant shared by both steps.
+    `time.monotonic()` instant shared by both steps. `record_in_store=False` leaves the store
+    alone, for an instance Novita knows but this project does not manage.
 
     Raises:
         NotReadyError: not running in time, gone, exited, or unhealthy by the deadline.
@@ -87,10 +90,12 @@ async def bring_to_ready(
         )
     except InstanceWaitError as exc:
         raise NotReadyError(str(exc), ReadinessPhase.WAITING_FOR_RUNNING) from exc
-    await res.store.set_status(instance_id, LifecycleStatus.RUNNING)
+    if record_in_store:
+        await res.store.set_status(instance_id, LifecycleStatus.RUNNING)
     await on_phase(ReadinessPhase.RUNNING, instance, None)
 
-    await res.store.set_status(instance_id, LifecycleStatus.HEALTH_CHECKING)
+    if record_in_store:
+        await res.store.set_status(instance_id, LifecycleStatus.HEALTH_CHECKING)
     await on_phase(ReadinessPhase.HEALTH_CHECKING, instance, None)
     budget = max(deadline_at - time.monotonic(), MIN_PROBE_SECONDS)
     health = await probe_endpoints(instance.port_mappings, deadline_seconds=budget)
@@ -103,7 +108,8 @@ async def bring_to_ready(
             ReadinessPhase.HEALTH_CHECKING,
             health,
         )
-    await res.store.set_status(instance_id, LifecycleStatus.READY, ready_at=utc_now())
+    if record_in_store:
+        await res.store.set_status(instance_id, LifecycleStatus.READY, ready_at=utc_now())
     logger.info("Instance %s is ready (%d endpoint(s) healthy)", instance_id, len(health.checked))
     await on_phase(ReadinessPhase.READY, instance, health)
     return ReadyInstance(instance=instance, health=health)

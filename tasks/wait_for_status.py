@@ -52,7 +52,7 @@ async def wait_for_status(
     """
     logger = get_run_logger()
     wanted_set = set(wanted)
-    give_up = set(give_up_on or ()) | DEAD_END_STATUSES
+    give_up = (set(give_up_on or ()) | DEAD_END_STATUSES) - wanted_set
     started = time.monotonic()
     wait = poll_initial_seconds
     last: str | None = None

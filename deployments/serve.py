@@ -1,0 +1,47 @@
+"""Serve every deployment from one local process: `python -m deployments.serve`.
+
+Each deployment is named after its flow, so a served provisioning is run with
+`prefect deployment run 'provision-instance/provision-instance' --param name=... ...`.
+Needs `PREFECT_API_URL` pointing at a Prefect server (`prefect server start`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from typing import Any
+
+from prefect import aserve
+
+from deployments.catalog import DEPLOYMENTS
+
+
+def build_deployments() -> list[Any]:
+    """Turn every `DeploymentSpec` into a Prefect runner deployment named after its flow.
+
+    Example:
+        >>> [d.name for d in build_deployments()][0]
+        'provision-instance'
+
+    """
+    deployments = []
+    for spec in DEPLOYMENTS:
+        flow = spec.load_flow()
+        deployments.append(
+            flow.to_deployment(name=flow.name, description=spec.description, tags=list(spec.tags))
+        )
+    return deployments
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve until interrupted (Ctrl-C pauses nothing: no schedules yet)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m deployments.serve", description="Serve every Novita deployment locally."
+    )
+    parser.add_argument("--limit", type=int, default=None, help="max concurrent flow runs")
+    args = parser.parse_args(argv)
+    asyncio.run(aserve(*build_deployments(), limit=args.limit))
+
+
+if __name__ == "__main__":
+    main()

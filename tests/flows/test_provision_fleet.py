@@ -1,0 +1,89 @@
+"""provision-fleet: bounded concurrency over provision-instance subflows; failures stay local."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from uuid import UUID
+
+import pytest
+from prefect.client.orchestration import get_client
+
+from flows.provision_fleet import FleetProvisioningFailedError, FleetRequest, provision_fleet
+from simulator.server import SimulatorServer
+
+
+def request(name: str, product_name: str = "RTX 4090 24GB", **extra: object) -> FleetRequest:
+    return FleetRequest.model_validate(
+        {"name": name, "product_name": product_name, "template_id": "1001", **extra}
+    )
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def most_at_once(spans: list[tuple[datetime, datetime]]) -> int:
+    """The largest number of spans open at one moment (an end frees its slot first)."""
+    edges = sorted([(start, 1) for start, _ in spans] + [(end, -1) for _, end in spans])
+    open_now = peak = 0
+    for _, step in edges:
+        open_now += step
+        peak = max(peak, open_now)
+    return peak
+
+
+async def test_three_requests_two_at_a_time_all_ready(sim: SimulatorServer) -> None:
+    names = [unique(f"fleet{i}") for i in range(3)]
+    fleet = await provision_fleet(requests=[request(n) for n in names], concurrency=2)
+
+    assert (fleet.requested, fleet.succeeded, fleet.ready, fleet.failed) == (3, 3, 3, 0)
+    assert [item.name for item in fleet.items] == names  # request order is kept
+    ids = {item.result.instance_id for item in fleet.items if item.result}
+    assert len(ids) == 3 and None not in ids
+    assert all(item.ok and item.result and item.result.status == "ready" for item in fleet.items)
+    assert len(sim.requests(path="/gpu/instance/create")) == 3
+
+    # each request is its own provision-instance flow run, and never more than 2 ran at once
+    async with get_client() as client:
+        runs = [await client.read_flow_run(UUID(item.flow_run_id or "")) for item in fleet.items]
+    assert [run.name for run in runs] == [f"provision-{n}" for n in names]
+    assert all(run.parent_task_run_id is not None for run in runs)
+    spans = [(run.start_time, run.end_time) for run in runs if run.start_time and run.end_time]
+    assert len(spans) == 3 and most_at_once(spans) <= 2
+
+
+async def test_one_failure_does_not_sink_the_others(sim: SimulatorServer) -> None:
+    good, bad = unique("good"), unique("bad")
+    fleet = await provision_fleet(
+        requests=[
+            request(good, wait_until_ready=False),
+            request(bad, product_name="Z9000 1GB", wait_until_ready=False),
+        ]
+    )
+
+    assert (fleet.requested, fleet.succeeded, fleet.failed) == (2, 1, 1)
+    ok, failed = fleet.items
+    assert ok.ok and ok.result is not None and ok.result.instance_id and ok.error is None
+    assert not failed.ok and failed.result is None
+    assert failed.error is not None
+    assert "No region could provision Z9000 1GB (spot)" in failed.error
+    assert "AS-SGP-02:" in failed.error  # each region with its reason
+    creates = sim.requests(path="/gpu/instance/create")
+    assert [c["body"]["name"] for c in creates] == [good]
+
+
+async def test_every_request_failing_fails_the_fleet_naming_each(sim: SimulatorServer) -> None:
+    first, second = unique("none1"), unique("none2")
+    with pytest.raises(FleetProvisioningFailedError) as caught:
+        await provision_fleet(
+            requests=[
+                request(first, product_name="Z9000 1GB"),
+                request(second, product_name="Q1 2GB"),
+            ]
+        )
+    message = str(caught.value)
+    assert message.startswith("All 2 request(s) failed.")
+    assert f"{first}: No region could provision Z9000 1GB" in message
+    assert f"{second}: No region could provision Q1 2GB" in message
+    assert sim.requests(path="/gpu/instance/create") == []

@@ -1,0 +1,105 @@
+"""The deployments served by `python -m deployments.serve`, run through the prefect CLI."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from simulator.server import SimulatorServer
+from store import LifecycleStatus, StateStore
+
+ROOT = Path(__file__).resolve().parents[2]
+PREFECT = str(Path(sys.executable).with_name("prefect"))
+
+
+def api_url() -> str:
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    assert url, "the Prefect test server should be running"
+    return str(url)
+
+
+@pytest.fixture
+def served(sim: SimulatorServer) -> Iterator[dict[str, str]]:
+    """`python -m deployments.serve` in its own process, against the test server."""
+    env = os.environ | {"PREFECT_API_URL": api_url()}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "deployments.serve"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        wait_for_deployment("provision-instance/provision-instance", env, process)
+        yield env
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wait_for_deployment(name: str, env: dict[str, str], process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        assert process.poll() is None, process.stdout.read() if process.stdout else ""
+        done = subprocess.run(
+            [PREFECT, "deployment", "inspect", name],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        if done.returncode == 0:
+            return
+        time.sleep(1)
+    raise AssertionError(f"deployment {name} never appeared")
+
+
+async def test_cli_runs_served_provision(
+    served: dict[str, str], sim: SimulatorServer, store: StateStore
+) -> None:
+    name = f"cli-{uuid.uuid4().hex[:8]}"
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [
+            PREFECT,
+            "deployment",
+            "run",
+            "provision-instance/provision-instance",
+            "--param",
+            f"name={name}",
+            "--param",
+            "product_name=RTX 4090 24GB",
+            "--param",
+            "template_id=1001",  # parsed as JSON: an int, accepted
+            "--param",
+            "gpu_num=1",
+            "--watch",
+            "--watch-timeout",
+            "180",
+        ],
+        env=served,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Completed" in done.stdout
+    record = await store.get_instance_by_name(name)
+    assert record is not None and record.status == LifecycleStatus.READY
+    creates = [r for r in sim.requests(path="/gpu/instance/create") if r["body"]["name"] == name]
+    assert len(creates) == 1
