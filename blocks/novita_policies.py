@@ -50,6 +50,13 @@ class NovitaPolicies(ResolvableBlock):
         default=3, ge=1, le=20, description="Migrations tried per instance before giving up."
     )
 
+    notification_blocks: list[str] | None = Field(
+        default=None,
+        description="Saved Prefect notification blocks told about events that need a human "
+        "(provisioning failed, auto-stopped, migrated, migration failed), each as "
+        "'<block-type-slug>/<block-name>', e.g. 'slack-webhook/ops' or 'custom-webhook/pager'.",
+    )
+
     @classmethod
     def fallback(cls) -> Self:
         """The built-in defaults when no block is saved."""

@@ -11,6 +11,7 @@ from prefect.runtime import flow_run
 from blocks import NovitaCredentials, NovitaPolicies, WebhookSettings
 from clients.novita import NovitaClient
 from clients.webhook_sender import WebhookSender
+from flows.instance_events import EventingStateStore
 from flows.owner_webhooks import OwnerWebhooks
 from store import StateStore
 
@@ -49,7 +50,7 @@ async def open_flow_resources(
     credentials = await NovitaCredentials.resolve(credentials_block)
     webhook_settings = await WebhookSettings.resolve(webhook_settings_block)
     policies = await NovitaPolicies.resolve(policies_block)
-    store = await StateStore.open()
+    store = await EventingStateStore.open()
     try:
         async with (
             credentials.get_client() as client,

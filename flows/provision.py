@@ -27,6 +27,7 @@ from clients.novita import (
 )
 from clients.webhook_payload import WebhookEvent
 from flows.flow_resources import FlowResources, open_flow_resources
+from flows.human_notifications import notify_humans
 from flows.instance_adoption import ExistingInstance, find_instance_named
 from flows.instance_view import PortView, connection_details, port_views
 from flows.provision_parameters import (
@@ -453,6 +454,11 @@ class Provisioning:
             flow_run_id=self.res.flow_run_id,
             detail={"error": message, "regions": [a.model_dump() for a in self.attempts]},
             name=self.name,
+        )
+        await notify_humans(
+            self.res.policies,
+            f"Novita: provisioning {self.name} failed",
+            f"Provisioning {self.name} ({self.request['product_name']}) failed: {message}",
         )
         await self.res.webhooks.notify(
             self.webhook_url,
