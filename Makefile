@@ -6,7 +6,8 @@ VENV   := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test lint format simulator serve prefect-server register-blocks clean
+
+.PHONY: install browser demo up test lint format simulator serve prefect-server register-blocks clean
 
 $(UV):
 	$(PYTHON) -m venv $(BOOT)
@@ -18,10 +19,18 @@ $(VENV)/.synced: $(UV) pyproject.toml uv.lock
 
 install: $(VENV)/.synced ## create .venv with every dependency (from uv.lock)
 
-demo: install ## run the main job against the bundled simulator
-	$(VENV)/bin/python -m deployments.client_walkthrough
+browser: ## Debian's chromium, for the real-browser dashboard check (needs root or sudo)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; }
 
-test: install ## run the whole test suite
+demo: install browser ## run the main job against the bundled simulator
+	$(VENV)/bin/python -m deployments.demo --screenshot screenshots/novita-fleet.png
+
+up: install browser ## the demo, then keep simulator, Prefect server and deployments running
+	$(VENV)/bin/python -m deployments.demo --keep-running --screenshot screenshots/novita-fleet.png
+
+test: install browser ## run the whole test suite
 	$(VENV)/bin/python -m pytest
 
 lint: install

@@ -9,13 +9,15 @@ from typing import Any
 
 @dataclass(frozen=True)
 class DeploymentSpec:
-    """One deployment: the flow's entrypoint, its description and tags (schedules come later)."""
+    """One deployment: the flow's entrypoint, description, tags, and schedule if it is a sweep."""
 
     entrypoint: str
     """`module.path:function`, e.g. `flows.provision:provision_instance`."""
 
     description: str
     tags: tuple[str, ...] = field(default=("novita",))
+    interval_minutes: int | None = None
+    """Scheduled sweeps run this often, one run at a time (a new run is cancelled)."""
 
     def load_flow(self) -> Any:
         """Import the flow object.
@@ -53,6 +55,24 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
     DeploymentSpec(
         "flows.lifecycle:mark_instance_used_flow",
         "Record that a machine was used (keeps auto-stop away).",
+    ),
+    DeploymentSpec(
+        "flows.auto_stop_sweep:auto_stop_sweep",
+        "Stop running machines nobody used for longer than their threshold.",
+        tags=("novita", "sweep"),
+        interval_minutes=5,
+    ),
+    DeploymentSpec(
+        "flows.migration_sweep:migration_sweep",
+        "Bring back spot machines the cloud reclaimed: migrate, else recreate elsewhere.",
+        tags=("novita", "sweep"),
+        interval_minutes=15,
+    ),
+    DeploymentSpec(
+        "flows.fleet_sync:fleet_sync",
+        "Reconcile the store with Novita, redeliver failed webhooks, publish the fleet table.",
+        tags=("novita", "sweep"),
+        interval_minutes=10,
     ),
 )
 """Each is deployed under its flow's name, e.g. `provision-instance/provision-instance`."""

@@ -34,7 +34,7 @@ def build_deployments() -> list[Any]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Serve until interrupted (Ctrl-C pauses nothing: no schedules yet)."""
+    """Serve until interrupted; Ctrl-C pauses the sweeps' schedules as it stops."""
     parser = argparse.ArgumentParser(
         prog="python -m deployments.serve", description="Serve every Novita deployment locally."
     )

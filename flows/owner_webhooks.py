@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from prefect import get_run_logger
 
 from clients.webhook_payload import WebhookEvent, build_webhook_body
 from clients.webhook_sender import DeliveryResult, WebhookSender, new_delivery_id
-from store import StateStore, utc_now
+from store import StateStore, WebhookDelivery, utc_now
 from tasks.send_webhook import send_webhook
 
 REDELIVERY_DELAY = timedelta(minutes=5)
@@ -19,6 +19,32 @@ REDELIVERY_DELAY = timedelta(minutes=5)
 
 SENDING_LEASE = timedelta(minutes=2)
 """While a delivery is being sent, a concurrent redelivery sweep leaves it alone."""
+
+MAX_DELIVERY_ATTEMPTS = 20
+"""HTTP attempts (first send and redeliveries together) after which a delivery is given up.
+
+A round is 3 attempts for ordinary events and 5 for startup events, so this allows the first
+send and about five redeliveries, spread over a couple of hours (see `next_redelivery_at`).
+"""
+
+REDELIVERY_MAX_DELAY = timedelta(hours=6)
+
+
+def next_redelivery_at(created_at: datetime, now: datetime) -> datetime:
+    """When a delivery that failed again should be tried next: half its age from now.
+
+    The wait grows with the time the receiver has been failing (at least `REDELIVERY_DELAY`,
+    at most `REDELIVERY_MAX_DELAY`), without keeping a round counter.
+
+    Example:
+        >>> from datetime import UTC
+        >>> t0 = datetime(2026, 1, 1, tzinfo=UTC)
+        >>> next_redelivery_at(t0, t0 + timedelta(hours=1)) - t0
+        datetime.timedelta(seconds=5400)
+
+    """
+    wait = min(max((now - created_at) / 2, REDELIVERY_DELAY), REDELIVERY_MAX_DELAY)
+    return now + wait
 
 
 class OwnerWebhooks:
@@ -95,6 +121,50 @@ class OwnerWebhooks:
                 next_attempt_at=utc_now() + REDELIVERY_DELAY,
             )
         return result
+
+    async def redeliver(self, delivery: WebhookDelivery) -> WebhookDelivery:
+        """Send a kept delivery again: the stored exact body, the same delivery id.
+
+        Marked delivered, or failed and due again at `next_redelivery_at`, or given up
+        (failed, no next attempt) once `MAX_DELIVERY_ATTEMPTS` HTTP attempts were made.
+        A failed POST is recorded, never raised (`send_webhook` returns it as a result).
+
+        Returns:
+            The delivery as the store now keeps it.
+
+        Example:
+            ```python
+            for delivery in await store.list_due_deliveries(limit=100):
+                kept = await webhooks.redeliver(delivery)
+                print(kept.status, kept.next_attempt_at)
+            ```
+
+        """
+        try:
+            event = WebhookEvent(delivery.event)
+        except ValueError:  # a stored event this version does not know: never sendable
+            return await self._store.mark_delivery_failed(
+                delivery.delivery_id, 0, f"unknown event {delivery.event!r}: given up"
+            )
+        result = await send_webhook(
+            self._sender,
+            delivery.url,
+            delivery.payload.encode("utf-8"),
+            event,
+            delivery.delivery_id,
+        )
+        if result.delivered:
+            return await self._store.mark_delivery_delivered(
+                delivery.delivery_id, result.attempts, result.status_code
+            )
+        give_up = delivery.attempts + result.attempts >= MAX_DELIVERY_ATTEMPTS
+        return await self._store.mark_delivery_failed(
+            delivery.delivery_id,
+            result.attempts,
+            result.error or "not delivered",
+            status_code=result.status_code,
+            next_attempt_at=None if give_up else next_redelivery_at(delivery.created_at, utc_now()),
+        )
 
 
 def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:

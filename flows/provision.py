@@ -30,6 +30,12 @@ from flows.flow_resources import FlowResources, open_flow_resources
 from flows.human_notifications import notify_humans
 from flows.instance_adoption import ExistingInstance, find_instance_named
 from flows.instance_view import PortView, connection_details, port_views
+from flows.provision_artifacts import (
+    ProgressStep,
+    ProvisionProgress,
+    publish_failure_summary,
+    publish_provision_summary,
+)
 from flows.provision_parameters import (
     DEFAULT_BILLING_MODE,
     DEFAULT_GPU_NUM,
@@ -113,6 +119,7 @@ class Provisioning:
         minutes = request["deadline_minutes"] or res.policies.readiness_deadline_minutes
         self.deadline_at = time.monotonic() + minutes * 60
         self.instance_id: str | None = None
+        self.progress = ProvisionProgress(self.name)
 
     async def run(self) -> ProvisionResult:
         """Adopt, plan only, or plan → template → create → ready."""
@@ -122,8 +129,10 @@ class Provisioning:
         if existing is not None:
             return await self.adopt(existing)
         plan = await self.plan()
+        await self.progress.step(ProgressStep.PLANNED)
         template, image_auth = await self.resolve_template()
         record = await self.create(plan, template, image_auth)
+        await self.progress.step(ProgressStep.CREATED)
         return await self.finish(record, adopted=False)
 
     # -- planning -------------------------------------------------------------------------
@@ -263,7 +272,7 @@ class Provisioning:
             self.attempts.append(
                 RegionAttempt(region=region.region, cluster_id=region.cluster_id, outcome="created")
             )
-            return await self._record_created(instance_id, region)
+            return await self.record_created(instance_id, region)
         raise ProvisioningFailedError(
             _failover_summary(req["product_name"], req["billing_mode"], self.attempts)
         )
@@ -276,7 +285,12 @@ class Provisioning:
                 return instance.id
         return None
 
-    async def _record_created(self, instance_id: str, region: RegionPlan) -> ManagedInstance:
+    async def record_created(self, instance_id: str, region: RegionPlan) -> ManagedInstance:
+        """Hook: record the instance `create` just made (a new managed record, by default).
+
+        A recreate-migration (`flows/instance_recreate.py`) overrides it to move the existing
+        record to the new id instead of inserting a second record with the same name.
+        """
         req = self.request
         chosen = region.chosen
         assert chosen is not None
@@ -375,6 +389,7 @@ class Provisioning:
         async def on_phase(
             phase: ReadinessPhase, instance: Instance, health: HealthReport | None
         ) -> None:
+            await self.progress.phase(phase)
             data = self._event_data(record) | {
                 "portMappings": [p.model_dump() for p in port_views(instance)],
                 "connectionDetails": connection_details(instance),
@@ -399,7 +414,9 @@ class Provisioning:
             detail={"regions": [a.model_dump() for a in self.attempts], "adopted": adopted},
         )
         record = await self.res.store.get_instance(instance_id) or record
-        return self._result(record, ready.instance, ready.health, adopted)
+        result = self._result(record, ready.instance, ready.health, adopted)
+        await publish_provision_summary(result)
+        return result
 
     def _result(
         self,
@@ -443,6 +460,9 @@ class Provisioning:
     async def fail(self, message: str, code: str) -> None:
         """Record the failure, tell the owner, and leave the flow to end Failed."""
         self.logger.error("Provisioning %s failed: %s", self.name, message)
+        await publish_failure_summary(
+            self.progress, self.request, message, self.attempts, self.instance_id
+        )
         if self.instance_id:
             await self.res.store.set_status(
                 self.instance_id, LifecycleStatus.FAILED, reason=message

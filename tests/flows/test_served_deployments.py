@@ -29,8 +29,8 @@ def api_url() -> str:
     return str(url)
 
 
-@pytest.fixture
-def served(sim: SimulatorServer) -> Iterator[dict[str, str]]:
+@pytest.fixture(scope="module")
+def served(flow_env: None) -> Iterator[dict[str, str]]:
     """`python -m deployments.serve` in its own process, against the test server."""
     env = os.environ | {"PREFECT_API_URL": api_url()}
     process = subprocess.Popen(
@@ -103,3 +103,37 @@ async def test_cli_runs_served_provision(
     assert record is not None and record.status == LifecycleStatus.READY
     creates = [r for r in sim.requests(path="/gpu/instance/create") if r["body"]["name"] == name]
     assert len(creates) == 1
+
+
+async def test_sweeps_are_scheduled_one_run_at_a_time(served: dict[str, str]) -> None:
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        deployments = {d.name: d for d in await client.read_deployments()}
+    expected = {"auto-stop-sweep": 300, "migration-sweep": 900, "fleet-sync": 600}
+    for name, seconds in expected.items():
+        deployment = deployments[name]
+        intervals = [s.schedule.interval.total_seconds() for s in deployment.schedules]
+        assert intervals == [seconds], name
+        assert deployment.concurrency_limit == 1
+        assert str(deployment.concurrency_options.collision_strategy).endswith("CANCEL_NEW")
+    on_demand = {"provision-instance", "provision-fleet", "start-instance", "stop-instance"}
+    assert all(deployments[n].schedules == [] for n in on_demand)
+
+
+def test_prefect_yaml_declares_what_serve_serves() -> None:
+    import yaml
+
+    from deployments.catalog import DEPLOYMENTS
+
+    declared = yaml.safe_load((ROOT / "prefect.yaml").read_text())["deployments"]
+    by_name = {d["name"]: d for d in declared}
+    for spec in DEPLOYMENTS:
+        flow = spec.load_flow()
+        entry = by_name.pop(flow.name)
+        assert entry["entrypoint"] == spec.entrypoint
+        seconds = [s["interval"] for s in entry.get("schedules", [])]
+        assert seconds == ([spec.interval_minutes * 60] if spec.interval_minutes else [])
+        if spec.interval_minutes:
+            assert entry["concurrency_limit"] == {"limit": 1, "collision_strategy": "CANCEL_NEW"}
+    assert by_name == {}

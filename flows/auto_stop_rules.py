@@ -1,0 +1,232 @@
+"""Who auto-stop would stop: the rules of DESIGN §5, decided in memory for the whole fleet.
+
+One pass over the store's records and Novita's list (both read once per sweep) splits every
+instance into *idle* (to stop) and *skipped* (with the reason). Nothing here calls Novita or
+Prefect, so the rules are plain functions that can be tested on their own.
+
+Rules for a managed instance: its desired state is running; its threshold is its own
+`auto_stop_minutes`, else the sweep's (0 = never); it is not in the middle of a provisioning,
+start, migration or stop; our status is `ready` and Novita reports it `running`; and its last
+use — the later of the latest mark-used signal and the time it became ready this run — is at
+least the threshold ago. An unmanaged instance (Novita knows it, the store does not) is only
+considered when the sweep is told to include them; its last use is when it last started.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from clients.novita import Instance, InstanceStatus
+from flows.sweep_report import SkippedInstance
+from store import DesiredState, LifecycleStatus, ManagedInstance
+
+BUSY_STATUSES = frozenset(
+    {
+        LifecycleStatus.CREATING,
+        LifecycleStatus.STARTING,
+        LifecycleStatus.RUNNING,  # running at Novita, not yet health-checked: still starting
+        LifecycleStatus.HEALTH_CHECKING,
+        LifecycleStatus.MIGRATING,
+        LifecycleStatus.STOPPING,
+    }
+)
+"""Our statuses while a provisioning, start, migration or stop owns the instance."""
+
+
+class IdleInstance(BaseModel):
+    """An instance idle for at least its threshold: auto-stop stops it (or would, in a dry run).
+
+    Example:
+        >>> from datetime import UTC, datetime
+        >>> IdleInstance(instance_id="0123456789abcdef", name="a", managed=True,
+        ...              idle_minutes=25.0, threshold_minutes=20,
+        ...              last_used_at=datetime(2026, 1, 1, tzinfo=UTC)).idle_minutes
+        25.0
+
+    """
+
+    instance_id: str
+    name: str | None = None
+    managed: bool
+    idle_minutes: float = Field(description="Minutes since the last use, when decided")
+    threshold_minutes: int
+    last_used_at: datetime = Field(description="Last mark-used, ready time, or last start")
+
+
+class AutoStopPlan(BaseModel):
+    """The sweep's decisions: how many instances it looked at, which are idle, which not."""
+
+    checked: int
+    idle: list[IdleInstance] = Field(default_factory=list)
+    skipped: list[SkippedInstance] = Field(default_factory=list)
+
+
+def last_use(record: ManagedInstance) -> datetime | None:
+    """The last use of a managed instance: the later of its last mark-used and its ready time.
+
+    A mark-used older than the latest ready (an instance stopped and started again since)
+    does not count: the new run is fresh from the moment it became ready.
+
+    Example:
+        >>> from datetime import UTC, datetime
+        >>> r = ManagedInstance(instance_id="0123456789abcdef", name="a",
+        ...                     ready_at=datetime(2026, 1, 2, tzinfo=UTC),
+        ...                     last_used_at=datetime(2026, 1, 1, tzinfo=UTC))
+        >>> last_use(r).day
+        2
+
+    """
+    moments = [t for t in (record.last_used_at, record.ready_at) if t is not None]
+    return max(moments) if moments else None
+
+
+def idle_minutes(since: datetime, now: datetime) -> float:
+    """Minutes from `since` to `now`, one decimal (never negative).
+
+    Example:
+        >>> from datetime import UTC, datetime
+        >>> idle_minutes(datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 1, 1, 0, 25, 30,
+        ...              tzinfo=UTC))
+        25.5
+
+    """
+    return round(max((now - since).total_seconds(), 0.0) / 60, 1)
+
+
+def decide_managed(
+    record: ManagedInstance, live: Instance | None, now: datetime, default_threshold: int
+) -> IdleInstance | SkippedInstance:
+    """Decide one managed instance: idle (to stop) or skipped with the reason.
+
+    Example:
+        >>> from datetime import UTC, datetime, timedelta
+        >>> now = datetime(2026, 1, 1, 1, tzinfo=UTC)
+        >>> r = ManagedInstance(instance_id="0123456789abcdef", name="a", status="ready",
+        ...                     ready_at=now - timedelta(minutes=30))
+        >>> live = Instance(id="0123456789abcdef", status="running")
+        >>> decide_managed(r, live, now, 20).idle_minutes
+        30.0
+
+    """
+
+    def skip(reason: str) -> SkippedInstance:
+        return SkippedInstance(instance_id=record.instance_id, name=record.name, reason=reason)
+
+    if record.desired_state != DesiredState.RUNNING:
+        return skip(f"desired state is {record.desired_state}")
+    threshold = (
+        record.auto_stop_minutes if record.auto_stop_minutes is not None else default_threshold
+    )
+    if threshold == 0:
+        own = record.auto_stop_minutes is not None
+        return skip(
+            "auto-stop is off for this instance (auto_stop_minutes=0)"
+            if own
+            else "auto-stop is off by policy (threshold 0)"
+        )
+    if record.status in BUSY_STATUSES:
+        return skip(f"busy: our status is {record.status} (provisioning, start, migration or stop)")
+    if record.status != LifecycleStatus.READY:
+        return skip(f"not serving: our status is {record.status}")
+    if live is None:
+        return skip("Novita does not list it")
+    if live.status != InstanceStatus.RUNNING:
+        return skip(f"Novita reports {live.status_raw or live.status}")
+    used = last_use(record)
+    if used is None:
+        return skip("no use signal and no ready time")
+    idle = idle_minutes(used, now)
+    if idle < threshold:
+        return skip(f"used {idle:g} min ago; threshold {threshold} min")
+    return IdleInstance(
+        instance_id=record.instance_id,
+        name=record.name,
+        managed=True,
+        idle_minutes=idle,
+        threshold_minutes=threshold,
+        last_used_at=used,
+    )
+
+
+def decide_unmanaged(
+    live: Instance, now: datetime, threshold: int, include_unmanaged: bool
+) -> IdleInstance | SkippedInstance:
+    """Decide one running instance the store does not manage; last use = its last start.
+
+    Example:
+        >>> from datetime import UTC, datetime
+        >>> live = Instance(id="0123456789abcdef", name="x", status="running")
+        >>> decide_unmanaged(live, datetime(2026, 1, 1, tzinfo=UTC), 20, False).reason
+        'unmanaged (not in the store); include_unmanaged is off'
+
+    """
+
+    def skip(reason: str) -> SkippedInstance:
+        return SkippedInstance(instance_id=live.id, name=live.name or None, reason=reason)
+
+    if not include_unmanaged:
+        return skip("unmanaged (not in the store); include_unmanaged is off")
+    if threshold == 0:
+        return skip("unmanaged; auto-stop is off by policy (threshold 0)")
+    used = live.last_started_at or live.created_at
+    if used is None:
+        return skip("unmanaged; Novita reports no start time")
+    idle = idle_minutes(used, now)
+    if idle < threshold:
+        return skip(f"unmanaged; started {idle:g} min ago; threshold {threshold} min")
+    return IdleInstance(
+        instance_id=live.id,
+        name=live.name or None,
+        managed=False,
+        idle_minutes=idle,
+        threshold_minutes=threshold,
+        last_used_at=used,
+    )
+
+
+def plan_auto_stop(
+    records: Iterable[ManagedInstance],
+    live: Sequence[Instance],
+    now: datetime,
+    default_threshold: int,
+    include_unmanaged: bool,
+) -> AutoStopPlan:
+    """Decide every instance at once: managed records, then running unmanaged instances.
+
+    Args:
+        records: Every managed record that is not deleted (one store query).
+        live: Every instance Novita lists (one paginated list call).
+        now: The sweep's clock.
+        default_threshold: Minutes for instances without their own `auto_stop_minutes`.
+        include_unmanaged: Also consider running instances the store does not manage.
+
+    Example:
+        ```python
+        plan = plan_auto_stop(await store.list_instances(), await list_instances(client),
+                              utc_now(), 20, include_unmanaged=False)
+        ```
+
+    """
+    by_id = {i.id: i for i in live}
+    plan = AutoStopPlan(checked=0)
+    managed_ids: set[str] = set()
+    for record in records:
+        managed_ids.add(record.instance_id)
+        plan.checked += 1
+        _add(plan, decide_managed(record, by_id.get(record.instance_id), now, default_threshold))
+    for instance in live:
+        if instance.id in managed_ids or instance.status != InstanceStatus.RUNNING:
+            continue
+        plan.checked += 1
+        _add(plan, decide_unmanaged(instance, now, default_threshold, include_unmanaged))
+    return plan
+
+
+def _add(plan: AutoStopPlan, decision: IdleInstance | SkippedInstance) -> None:
+    if isinstance(decision, IdleInstance):
+        plan.idle.append(decision)
+    else:
+        plan.skipped.append(decision)

@@ -1,0 +1,104 @@
+"""Is a flow still acting on a busy instance? Ask Prefect about the run that made it busy.
+
+A record in a busy status (creating, starting, health_checking, migrating, stopping) was put
+there by a flow run that recorded a `started` operation with its flow run id. While that run
+is not in a final state it owns the record and fleet-sync must not override it; once it has
+ended (completed with `wait_until_ready=false`, failed, crashed, cancelled) nobody is acting
+and the record may follow Novita at once. When the run cannot be found or Prefect cannot be
+asked, the answer is "unknown" and fleet-sync falls back to the record's age.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from uuid import UUID
+
+from prefect import get_client, get_run_logger
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+from store import ManagedInstance, OperationKind, OperationOutcome, StateStore
+
+NOT_ACTING_KINDS = frozenset({OperationKind.SYNC, OperationKind.MARK_USED})
+"""Operations that never leave a record busy."""
+
+HISTORY_LOOKBACK = 20
+"""Operations read per busy record to find the `started` one (newest first)."""
+
+
+@dataclass(frozen=True)
+class FlowActivity:
+    """What Prefect says about the runs behind busy records (instance ids).
+
+    Example:
+        >>> FlowActivity(acting=frozenset({"a"})).state_of("a")
+        'acting'
+
+    """
+
+    acting: frozenset[str] = field(default_factory=frozenset)
+    """A flow run that is not in a final state still owns these records."""
+    ended: frozenset[str] = field(default_factory=frozenset)
+    """The flow run that made these records busy has ended: nobody is acting on them."""
+
+    def state_of(self, instance_id: str) -> str:
+        """`acting`, `ended` or `unknown` for one instance.
+
+        Example:
+            >>> FlowActivity().state_of("a")
+            'unknown'
+
+        """
+        if instance_id in self.acting:
+            return "acting"
+        if instance_id in self.ended:
+            return "ended"
+        return "unknown"
+
+
+async def _run_that_made_it_busy(store: StateStore, record: ManagedInstance) -> UUID | None:
+    for operation in await store.list_operations(record.instance_id, limit=HISTORY_LOOKBACK):
+        if operation.kind in NOT_ACTING_KINDS or operation.outcome != OperationOutcome.STARTED:
+            continue
+        try:
+            return UUID(operation.flow_run_id) if operation.flow_run_id else None
+        except ValueError:
+            return None
+    return None
+
+
+async def busy_flow_activity(
+    store: StateStore, busy_records: Iterable[ManagedInstance]
+) -> FlowActivity:
+    """Find, for each busy record, whether the flow run that made it busy is still going.
+
+    One history read per busy record (few: most records are settled) and ONE Prefect API
+    call for all their flow runs. Never raises: what cannot be told stays unknown.
+
+    Example:
+        ```python
+        activity = await busy_flow_activity(res.store, [r for r in records if r.status in BUSY])
+        ```
+
+    """
+    runs: dict[str, UUID] = {}
+    for record in busy_records:
+        run_id = await _run_that_made_it_busy(store, record)
+        if run_id is not None:
+            runs[record.instance_id] = run_id
+    if not runs:
+        return FlowActivity()
+    try:
+        async with get_client() as client:
+            found = await client.read_flow_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(set(runs.values()))))
+            )
+    except Exception as exc:  # Prefect unreachable: fall back to the records' age
+        get_run_logger().warning("Flow runs could not be read: %s", type(exc).__name__)
+        return FlowActivity()
+    final = {run.id for run in found if run.state is not None and run.state.is_final()}
+    going = {run.id for run in found} - final
+    return FlowActivity(
+        acting=frozenset(i for i, run in runs.items() if run in going),
+        ended=frozenset(i for i, run in runs.items() if run in final),
+    )
