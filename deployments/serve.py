@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from datetime import timedelta
 from typing import Any
 
 from prefect import aserve
+from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLimitStrategy
+from prefect.types.entrypoint import EntrypointType
 
 from deployments.catalog import DEPLOYMENTS
 
@@ -27,8 +30,23 @@ def build_deployments() -> list[Any]:
     deployments = []
     for spec in DEPLOYMENTS:
         flow = spec.load_flow()
+        scheduled: dict[str, Any] = {}
+        if spec.interval_minutes:
+            scheduled = {
+                "interval": timedelta(minutes=spec.interval_minutes),
+                "concurrency_limit": ConcurrencyLimitConfig(
+                    limit=1, collision_strategy=ConcurrencyLimitStrategy.CANCEL_NEW
+                ),
+            }
         deployments.append(
-            flow.to_deployment(name=flow.name, description=spec.description, tags=list(spec.tags))
+            flow.to_deployment(
+                name=flow.name,
+                description=spec.description,
+                tags=list(spec.tags),
+                # module paths: results pickle under `flows.provision`, not a bare `provision`
+                entrypoint_type=EntrypointType.MODULE_PATH,
+                **scheduled,
+            )
         )
     return deployments
 

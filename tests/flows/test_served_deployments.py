@@ -42,7 +42,8 @@ def served(flow_env: None) -> Iterator[dict[str, str]]:
         text=True,
     )
     try:
-        wait_for_deployment("provision-instance/provision-instance", env, process)
+        for name in ("provision-instance", "auto-stop-sweep", "migration-sweep", "fleet-sync"):
+            wait_for_deployment(f"{name}/{name}", env, process)
         yield env
     finally:
         process.send_signal(signal.SIGINT)
@@ -108,14 +109,17 @@ async def test_cli_runs_served_provision(
 async def test_sweeps_are_scheduled_one_run_at_a_time(served: dict[str, str]) -> None:
     from prefect.client.orchestration import get_client
 
+    names = ["auto-stop-sweep", "migration-sweep", "fleet-sync", "provision-instance"]
+    names += ["provision-fleet", "start-instance", "stop-instance"]
     async with get_client() as client:
-        deployments = {d.name: d for d in await client.read_deployments()}
+        deployments = {n: await client.read_deployment_by_name(f"{n}/{n}") for n in names}
     expected = {"auto-stop-sweep": 300, "migration-sweep": 900, "fleet-sync": 600}
     for name, seconds in expected.items():
         deployment = deployments[name]
         intervals = [s.schedule.interval.total_seconds() for s in deployment.schedules]
-        assert intervals == [seconds], name
-        assert deployment.concurrency_limit == 1
+        assert intervals == [seconds], (name, deployment.schedules, deployment.paused)
+        assert deployment.global_concurrency_limit is not None
+        assert deployment.global_concurrency_limit.limit == 1
         assert str(deployment.concurrency_options.collision_strategy).endswith("CANCEL_NEW")
     on_demand = {"provision-instance", "provision-fleet", "start-instance", "stop-instance"}
     assert all(deployments[n].schedules == [] for n in on_demand)
