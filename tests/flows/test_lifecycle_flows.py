@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from prefect.exceptions import ParameterTypeError
 
-from clients.novita import CreateInstanceRequest, InstanceStatus, NovitaClient
+from clients.novita import CreateInstanceRequest, InstanceStatus, NovitaClient, NovitaNotFoundError
 from clients.webhook_signature import verify_webhook_signature
 from flows.instance_lookup import InstanceLookupError, InstanceSelectorError
 from flows.lifecycle import (
@@ -274,7 +274,11 @@ async def test_delete_by_name_removes_the_instance_and_records_it(
     assert not deleted.already_gone
     assert [r["body"] for r in sim.requests(path=DELETE)] == [{"instanceId": iid}]
     async with NovitaClient(api_key=sim.api_key, base_url=sim.base_url) as client:
-        assert (await client.get_instance(iid)).status == InstanceStatus.REMOVED
+        # removed, or already past the simulator's grace period (404) on a loaded machine
+        try:
+            assert (await client.get_instance(iid)).status == InstanceStatus.REMOVED
+        except NovitaNotFoundError:
+            pass
     record = await store.get_instance(iid)
     assert record is not None and record.status == LifecycleStatus.DELETED
     assert record.desired_state == DesiredState.DELETED
