@@ -15,21 +15,19 @@ from typing import Any, NoReturn
 
 from prefect import get_run_logger
 
-from clients.novita import InstanceStatus, NovitaError, NovitaInvalidStateError
+from clients.novita import InstanceStatus, NovitaError
 from clients.webhook_payload import WebhookEvent
 from flows.auto_stop_rules import IdleInstance, idle_minutes, last_use
 from flows.flow_resources import FlowResources
 from flows.human_notifications import notify_humans
 from flows.instance_lookup import InstanceTarget, read_live
+from flows.stop_request import request_stop
 from flows.sweep_report import InstanceSkippedError
 from store import DesiredState, LifecycleStatus, OperationKind, OperationOutcome, utc_now
-from tasks.novita_actions import stop_instance
 from tasks.wait_for_status import InstanceWaitError, wait_for_status
 
 STOP_DEADLINE_MINUTES = 10.0
 """How long one auto-stop waits for Novita to report the instance exited."""
-
-NOVITA_STOPPING = frozenset({InstanceStatus.TO_STOP, InstanceStatus.STOPPING})
 
 
 class AutoStopFailedError(RuntimeError):
@@ -111,17 +109,11 @@ class AutoStop:
     async def request_stop(self) -> None:
         """Ask Novita to stop it; a stop that raced ours is not an error."""
         try:
-            accepted = await stop_instance(self.res.client, self.instance_id)
-        except NovitaInvalidStateError as exc:
-            live = await read_live(self.res, self.instance_id)
-            if live is not None and (
-                live.status in NOVITA_STOPPING or live.status == InstanceStatus.EXITED
-            ):
-                self.logger.info("Another stop of %s got there first: waiting", self.label)
-                return
-            await self._give_up(f"Novita refused to stop {self.label}: {exc}", exc)
+            accepted = await request_stop(self.res, self.instance_id)
         except NovitaError as exc:
             await self._give_up(f"Novita refused to stop {self.label}: {exc}", exc)
+        if accepted is None:
+            self.logger.info("Another stop of %s got there first: waiting", self.label)
         else:
             self.logger.info("Novita accepted the auto-stop of %s (%s)", self.label, accepted.state)
 

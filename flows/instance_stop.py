@@ -16,13 +16,13 @@ from typing import Any, NoReturn
 from prefect import get_run_logger
 from pydantic import BaseModel, Field
 
-from clients.novita import InstanceStatus, NovitaError, NovitaInvalidStateError
+from clients.novita import InstanceStatus, NovitaError
 from clients.webhook_payload import WebhookEvent
 from flows.flow_resources import FlowResources
-from flows.instance_lookup import InstanceTarget, read_live
+from flows.instance_lookup import InstanceTarget
 from flows.lifecycle_errors import OperationRefusedError, StopFailedError
+from flows.stop_request import NOVITA_STOPPING, request_stop
 from store import DesiredState, LifecycleStatus, OperationKind, OperationOutcome, utc_now
-from tasks.novita_actions import stop_instance
 from tasks.wait_for_status import InstanceWaitError, wait_for_status
 
 STOPPED = frozenset({LifecycleStatus.STOPPED, LifecycleStatus.EXITED})
@@ -40,8 +40,6 @@ STOPPABLE = frozenset(
 
 BUSY = frozenset({LifecycleStatus.CREATING, LifecycleStatus.STARTING, LifecycleStatus.MIGRATING})
 """A start, provisioning or migration owns the instance: stop only with `force`."""
-
-NOVITA_STOPPING = frozenset({InstanceStatus.TO_STOP, InstanceStatus.STOPPING})
 
 
 class StopResult(BaseModel):
@@ -155,17 +153,11 @@ class Shutdown:
             self.logger.info("Novita is already stopping %s: waiting only", self.target.label)
             return
         try:
-            accepted = await stop_instance(self.res.client, self.instance_id)
-        except NovitaInvalidStateError as exc:
-            live = await read_live(self.res, self.instance_id)
-            if live is not None and (
-                live.status in NOVITA_STOPPING or live.status == InstanceStatus.EXITED
-            ):
-                self.logger.info("Another stop got there first (%s): waiting", live.status_raw)
-                return
-            await self._give_up(f"Novita refused to stop {self.target.label}: {exc}", exc)
+            accepted = await request_stop(self.res, self.instance_id)
         except NovitaError as exc:
             await self._give_up(f"Novita refused to stop {self.target.label}: {exc}", exc)
+        if accepted is None:
+            self.logger.info("Another stop got there first: waiting")
         else:
             self.logger.info("Novita accepted the stop (state %s)", accepted.state)
 
