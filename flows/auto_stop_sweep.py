@@ -10,7 +10,6 @@ table artifact.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from prefect import flow, get_run_logger
@@ -22,9 +21,9 @@ from flows.flow_resources import FlowResources, open_flow_resources
 from flows.provision_parameters import CredentialsBlock, PoliciesBlock, WebhookSettingsBlock
 from flows.sweep_report import (
     InstanceError,
-    InstanceSkippedError,
     SkippedInstance,
     SweepRow,
+    act_on_each,
     publish_sweep_table,
 )
 from store import utc_now
@@ -62,37 +61,22 @@ class AutoStopReport(BaseModel):
 
 async def _stop_all(res: FlowResources, idle: list[IdleInstance], report: AutoStopReport) -> None:
     logger = get_run_logger()
-    gate = asyncio.Semaphore(AUTO_STOP_CONCURRENCY)
 
-    async def stop_one(candidate: IdleInstance) -> None:
-        async with gate:
-            try:
-                await AutoStop(res, candidate).run()
-            except InstanceSkippedError as exc:
-                logger.info("Left %s alone: %s", candidate.instance_id, exc.reason)
-                report.skipped.append(
-                    SkippedInstance(
-                        instance_id=candidate.instance_id, name=candidate.name, reason=exc.reason
-                    )
-                )
-            except Exception as exc:  # one instance's failure never stops the sweep
-                logger.error("Auto-stop of %s failed: %s", candidate.instance_id, exc)
-                report.errors.append(
-                    InstanceError(
-                        instance_id=candidate.instance_id, name=candidate.name, error=str(exc)
-                    )
-                )
-            else:
-                logger.info(
-                    "Auto-stopped %s (%s): idle %g min, threshold %d min",
-                    candidate.name,
-                    candidate.instance_id,
-                    candidate.idle_minutes,
-                    candidate.threshold_minutes,
-                )
-                report.stopped.append(candidate.instance_id)
+    async def stop(candidate: IdleInstance) -> None:
+        await AutoStop(res, candidate).run()
 
-    await asyncio.gather(*(stop_one(c) for c in idle))
+    done = await act_on_each(
+        idle, AUTO_STOP_CONCURRENCY, stop, "Auto-stop", report.skipped, report.errors
+    )
+    for candidate, _ in done:
+        logger.info(
+            "Auto-stopped %s (%s): idle %g min, threshold %d min",
+            candidate.name,
+            candidate.instance_id,
+            candidate.idle_minutes,
+            candidate.threshold_minutes,
+        )
+        report.stopped.append(candidate.instance_id)
 
 
 def _rows(report: AutoStopReport) -> list[SweepRow]:

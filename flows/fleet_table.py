@@ -33,6 +33,7 @@ from prefect.artifacts import acreate_table_artifact
 
 from blocks import NovitaPolicies
 from clients.novita import Instance, InstanceStatus
+from flows.auto_stop_rules import last_use
 from flows.dashboard_format import NONE, format_ago, format_cost, format_duration, format_usd
 from flows.flow_resources import FlowResources
 from store import DesiredState, LifecycleStatus, ManagedInstance, utc_now
@@ -83,18 +84,6 @@ def running_since(record: ManagedInstance | None, live: Instance | None) -> date
     if live is None or live.status is not InstanceStatus.RUNNING:
         return None
     return live.last_started_at or (record.ready_at if record else None) or live.created_at
-
-
-def last_use(record: ManagedInstance) -> datetime | None:
-    """The last use auto-stop counts from: the later of the last mark-used and the ready time.
-
-    Example:
-        >>> last_use(ManagedInstance(instance_id="a", name="a")) is None
-        True
-
-    """
-    moments = [t for t in (record.last_used_at, record.ready_at) if t is not None]
-    return max(moments) if moments else None
 
 
 def auto_stop_in(

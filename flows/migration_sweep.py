@@ -10,7 +10,6 @@ The report is returned and published as the `migration-sweep-report` table artif
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated
 
 from prefect import flow, get_run_logger
@@ -22,9 +21,9 @@ from flows.migration_rules import MigrationCandidate, plan_migrations
 from flows.provision_parameters import CredentialsBlock, PoliciesBlock, WebhookSettingsBlock
 from flows.sweep_report import (
     InstanceError,
-    InstanceSkippedError,
     SkippedInstance,
     SweepRow,
+    act_on_each,
     publish_sweep_table,
 )
 from store import utc_now
@@ -61,32 +60,15 @@ async def _migrate_all(
     concurrency: int,
     report: MigrationReport,
 ) -> None:
-    logger = get_run_logger()
-    gate = asyncio.Semaphore(concurrency)
+    async def migrate(candidate: MigrationCandidate) -> MigrationOutcome:
+        return await Migration(res, candidate).run()
 
-    async def migrate_one(candidate: MigrationCandidate) -> None:
-        async with gate:
-            try:
-                outcome = await Migration(res, candidate).run()
-            except InstanceSkippedError as exc:
-                logger.info("Left %s alone: %s", candidate.instance_id, exc.reason)
-                report.skipped.append(
-                    SkippedInstance(
-                        instance_id=candidate.instance_id, name=candidate.name, reason=exc.reason
-                    )
-                )
-            except Exception as exc:  # one instance's failure never stops the sweep
-                logger.error("Migration of %s failed: %s", candidate.instance_id, exc)
-                report.errors.append(
-                    InstanceError(
-                        instance_id=candidate.instance_id, name=candidate.name, error=str(exc)
-                    )
-                )
-            else:
-                target = report.migrated if outcome.method == "migrate" else report.recreated
-                target.append(outcome)
-
-    await asyncio.gather(*(migrate_one(c) for c in candidates))
+    done = await act_on_each(
+        candidates, concurrency, migrate, "Migration", report.skipped, report.errors
+    )
+    for _, outcome in done:
+        target = report.migrated if outcome.method == "migrate" else report.recreated
+        target.append(outcome)
 
 
 def _rows(report: MigrationReport) -> list[SweepRow]:

@@ -8,8 +8,10 @@ sweep is one click away in the UI (`auto-stop-sweep-report`, `migration-sweep-re
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Protocol, TypeVar
 
 from prefect import get_run_logger
 from prefect.artifacts import acreate_table_artifact
@@ -103,3 +105,61 @@ async def publish_sweep_table(key: str, rows: Sequence[SweepRow], summary: str) 
         await acreate_table_artifact(table=table, key=key, description=description)
     except Exception as exc:  # the report is also the flow's result: a lost table is not fatal
         _logger().warning("Sweep table %s not published: %s", key, type(exc).__name__)
+
+
+class SweepCandidate(Protocol):
+    """What a sweep acts on: any model with the instance's id and name."""
+
+    instance_id: str
+    name: str
+
+
+CandidateT = TypeVar("CandidateT", bound=SweepCandidate)
+OutcomeT = TypeVar("OutcomeT")
+
+
+async def act_on_each(
+    candidates: Sequence[CandidateT],
+    concurrency: int,
+    action: Callable[[CandidateT], Awaitable[OutcomeT]],
+    what: str,
+    skipped: list[SkippedInstance],
+    errors: list[InstanceError],
+) -> list[tuple[CandidateT, OutcomeT]]:
+    """Run `action` on every candidate, at most `concurrency` at once; one failure never stops it.
+
+    An `InstanceSkippedError` lands in `skipped` with its reason; any other exception in
+    `errors`. Returns the candidates that succeeded, with their outcomes, in input order.
+
+    Example:
+        ```python
+        done = await act_on_each(idle, 5, lambda c: AutoStop(res, c).run(), "Auto-stop",
+                                 report.skipped, report.errors)
+        ```
+
+    """
+    logger = _logger()
+    gate = asyncio.Semaphore(concurrency)
+
+    async def act(candidate: CandidateT) -> tuple[CandidateT, OutcomeT] | None:
+        async with gate:
+            try:
+                return candidate, await action(candidate)
+            except InstanceSkippedError as exc:
+                logger.info("Left %s alone: %s", candidate.instance_id, exc.reason)
+                skipped.append(
+                    SkippedInstance(
+                        instance_id=candidate.instance_id, name=candidate.name, reason=exc.reason
+                    )
+                )
+            except Exception as exc:  # one instance's failure never stops the sweep
+                logger.error("%s of %s failed: %s", what, candidate.instance_id, exc)
+                errors.append(
+                    InstanceError(
+                        instance_id=candidate.instance_id, name=candidate.name, error=str(exc)
+                    )
+                )
+            return None
+
+    results = await asyncio.gather(*(act(c) for c in candidates))
+    return [r for r in results if r is not None]
