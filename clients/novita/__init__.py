@@ -1,5 +1,8 @@
 """Async client of the Novita.ai GPU-instance API: client, models, errors and retry policy.
 
+The package exports what each of its modules exports (their ``__all__``), so a name is
+listed once, where it is defined.
+
 Example:
     from clients.novita import CreateInstanceRequest, NovitaCapacityError, NovitaClient
 
@@ -11,98 +14,35 @@ Example:
 
 """
 
-from clients.novita.catalog import (
-    PRICE_UNITS_PER_USD,
-    BillingMode,
-    Cluster,
-    MonthlyPrice,
-    Product,
-    strip_region_suffix,
-    units_to_usd,
+from clients.novita import (
+    catalog,
+    client,
+    create_request,
+    error_classification,
+    errors,
+    instances,
+    jobs,
+    retry,
+    templates,
 )
-from clients.novita.client import DEFAULT_BASE_URL, DEFAULT_TIMEOUT, NovitaClient
-from clients.novita.create_request import CreateInstanceRequest, parse_ports_spec
-from clients.novita.errors import (
-    NovitaAuthenticationError,
-    NovitaBillingError,
-    NovitaCapacityError,
-    NovitaConnectionError,
-    NovitaError,
-    NovitaInvalidRequestError,
-    NovitaInvalidStateError,
-    NovitaNotFoundError,
-    NovitaQuotaError,
-    NovitaRateLimitError,
-    NovitaRequestTimeoutError,
-    NovitaServerError,
-    NovitaTimeoutError,
-    NovitaTransportError,
-    NovitaUnexpectedResponseError,
-    error_from_response,
-    error_from_transport,
-)
-from clients.novita.instances import (
-    Instance,
-    InstanceActionResult,
-    InstanceStatus,
-    JupyterConnection,
-    LogConnection,
-    PortMapping,
-    SshConnection,
-    StatusError,
-    WebTerminalConnection,
-)
-from clients.novita.jobs import FINISHED_JOB_STATES, Job, JobState
-from clients.novita.retry import RetryPolicy, call_with_retry, should_retry
-from clients.novita.templates import EnvVar, RegistryAuth, Template, TemplatePort
+from clients.novita.catalog import *  # noqa: F403
+from clients.novita.client import *  # noqa: F403
+from clients.novita.create_request import *  # noqa: F403
+from clients.novita.error_classification import *  # noqa: F403
+from clients.novita.errors import *  # noqa: F403
+from clients.novita.instances import *  # noqa: F403
+from clients.novita.jobs import *  # noqa: F403
+from clients.novita.retry import *  # noqa: F403
+from clients.novita.templates import *  # noqa: F403
 
 __all__ = [
-    "DEFAULT_BASE_URL",
-    "DEFAULT_TIMEOUT",
-    "FINISHED_JOB_STATES",
-    "PRICE_UNITS_PER_USD",
-    "BillingMode",
-    "Cluster",
-    "CreateInstanceRequest",
-    "EnvVar",
-    "Instance",
-    "InstanceActionResult",
-    "InstanceStatus",
-    "Job",
-    "JobState",
-    "JupyterConnection",
-    "LogConnection",
-    "MonthlyPrice",
-    "NovitaAuthenticationError",
-    "NovitaBillingError",
-    "NovitaCapacityError",
-    "NovitaClient",
-    "NovitaConnectionError",
-    "NovitaError",
-    "NovitaInvalidRequestError",
-    "NovitaInvalidStateError",
-    "NovitaNotFoundError",
-    "NovitaQuotaError",
-    "NovitaRateLimitError",
-    "NovitaRequestTimeoutError",
-    "NovitaServerError",
-    "NovitaTimeoutError",
-    "NovitaTransportError",
-    "NovitaUnexpectedResponseError",
-    "PortMapping",
-    "Product",
-    "RegistryAuth",
-    "RetryPolicy",
-    "SshConnection",
-    "StatusError",
-    "Template",
-    "TemplatePort",
-    "WebTerminalConnection",
-    "call_with_retry",
-    "error_from_response",
-    "error_from_transport",
-    "parse_ports_spec",
-    "should_retry",
-    "strip_region_suffix",
-    "units_to_usd",
+    *catalog.__all__,
+    *client.__all__,
+    *create_request.__all__,
+    *error_classification.__all__,
+    *errors.__all__,
+    *instances.__all__,
+    *jobs.__all__,
+    *retry.__all__,
+    *templates.__all__,
 ]

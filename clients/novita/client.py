@@ -36,12 +36,8 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from clients.novita._base import parse_int
 from clients.novita.catalog import BillingMode, Cluster, Product
 from clients.novita.create_request import CreateInstanceRequest
-from clients.novita.errors import (
-    NovitaNotFoundError,
-    NovitaUnexpectedResponseError,
-    error_from_response,
-    error_from_transport,
-)
+from clients.novita.error_classification import error_from_response, error_from_transport
+from clients.novita.errors import NovitaNotFoundError, NovitaUnexpectedResponseError
 from clients.novita.instances import Instance, InstanceActionResult, InstanceStatus
 from clients.novita.jobs import Job
 from clients.novita.retry import RetryPolicy, Sleep, call_with_retry

@@ -249,6 +249,5 @@ async def call_with_retry(
     try:
         return await retrying(counted)
     except NovitaError as error:
-        if attempts > 1:
-            error.record_attempts(attempts)
+        error.record_attempts(attempts)
         raise

@@ -10,17 +10,35 @@ from clients.novita import (
     catalog,
     client,
     create_request,
+    error_base,
+    error_classification,
     errors,
     instances,
     jobs,
+    redaction,
     retry,
+    retry_after,
     templates,
 )
 
 
 @pytest.mark.parametrize(
     "module",
-    [_base, catalog, client, create_request, errors, instances, jobs, retry, templates],
+    [
+        _base,
+        catalog,
+        client,
+        create_request,
+        error_base,
+        error_classification,
+        errors,
+        instances,
+        jobs,
+        redaction,
+        retry,
+        retry_after,
+        templates,
+    ],
     ids=lambda m: m.__name__,
 )
 def test_docstring_examples(module: ModuleType) -> None:
