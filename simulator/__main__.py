@@ -1,4 +1,4 @@
-"""CLI: ``python -m simulator [--host 127.0.0.1] [--port 8765] [--api-key KEY] [--speed 1.0]``.
+"""CLI: ``python -m simulator [--host 127.0.0.1] [--port 8765] [--speed 1.0] [--rate-limit N]``.
 
 Serves the simulated Novita GPU-instance API in the foreground until Ctrl-C, after one
 startup line naming the base URL. The key can also come from ``NOVITA_SIMULATOR_API_KEY``
@@ -7,6 +7,7 @@ startup line naming the base URL. The key can also come from ``NOVITA_SIMULATOR_
 Example::
 
     python -m simulator --port 8765 --speed 10
+    python -m simulator --rate-limit 20 --latency-ms 50     # a Novita allowing 20 req/s
     export NOVITA_API_BASE_URL=http://127.0.0.1:8765/gpu-instance/openapi/v1
     export NOVITA_API_KEY=sk_sim_fake_key_for_local_use_only
 """
@@ -26,7 +27,7 @@ from simulator.gateway import API_PREFIX
 from simulator.server import advertised_host, bind_socket
 from simulator.state import DEFAULT_API_KEY, SimulatorState
 
-__all__ = ["main", "parse_args"]
+__all__ = ["main", "parse_args", "startup_line"]
 
 KEY_ENV = "NOVITA_SIMULATOR_API_KEY"
 
@@ -68,29 +69,74 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--tcp-port", type=int, default=0, help="TCP listener port (0 = free)")
     parser.add_argument("--log-level", default="info", help="uvicorn log level")
+    parser.add_argument(
+        "--rate-limit",
+        type=int,
+        default=0,
+        metavar="N",
+        help="answer 429 above N API requests per second (default 0 = no cap)",
+    )
+    parser.add_argument(
+        "--rate-burst",
+        type=int,
+        default=None,
+        metavar="B",
+        help="requests admitted back to back under --rate-limit (1..N; default N)",
+    )
+    parser.add_argument(
+        "--retry-after-ms",
+        action="store_true",
+        help="with --rate-limit, also send the precise wait as Retry-After-Ms",
+    )
+    parser.add_argument(
+        "--latency-ms", type=float, default=0.0, metavar="MS", help="delay every API request"
+    )
     args = parser.parse_args(argv)
     if args.speed <= 0:
         parser.error("--speed must be > 0")
+    if args.rate_limit < 0:
+        parser.error("--rate-limit must be >= 0")
+    if args.rate_burst is not None and not 1 <= args.rate_burst <= args.rate_limit:
+        parser.error("--rate-burst needs --rate-limit and must be between 1 and it")
+    if args.latency_ms < 0:
+        parser.error("--latency-ms must be >= 0")
     return args
+
+
+def startup_line(root: str, args: argparse.Namespace) -> str:
+    """The one line printed at startup: where to reach the API, its key, its limits.
+
+    Example:
+        >>> args = parse_args(["--rate-limit", "20", "--latency-ms", "50"])
+        >>> startup_line("http://127.0.0.1:8765", args).split(" | ")[-2:]
+        ['rate limit 20/s (burst 20)', 'latency 50 ms']
+
+    """
+    key_note = (
+        f"API key: the default fake key {DEFAULT_API_KEY}"
+        if args.api_key == DEFAULT_API_KEY
+        else "API key: the custom key you gave"
+    )
+    parts = [f"Novita simulator: base URL {root}{API_PREFIX}", f"admin {root}/_admin", key_note]
+    if args.rate_limit:
+        parts.append(f"rate limit {args.rate_limit}/s (burst {args.rate_burst or args.rate_limit})")
+    if args.latency_ms:
+        parts.append(f"latency {args.latency_ms:g} ms")
+    return " | ".join(parts)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the simulator in the foreground; returns the exit code."""
     args = parse_args(argv)
     state = SimulatorState(args.api_key, speed=args.speed, seed=args.seed)
+    # Like every fault, these two are lifted by /_admin/reset and /_admin/faults/clear.
+    state.faults.set_rate_limit(args.rate_limit, args.rate_burst, args.retry_after_ms)
+    state.faults.set_latency(args.latency_ms)
     sock = bind_socket(args.host, args.port)
     root = f"http://{advertised_host(args.host)}:{sock.getsockname()[1]}"
     state.set_addresses(root)
     app = create_app(state, tcp_host=args.host, tcp_port=args.tcp_port)
-    key_note = (
-        f"API key: the default fake key {DEFAULT_API_KEY}"
-        if args.api_key == DEFAULT_API_KEY
-        else "API key: the custom key you gave"
-    )
-    print(
-        f"Novita simulator: base URL {root}{API_PREFIX} | admin {root}/_admin | {key_note}",
-        flush=True,
-    )
+    print(startup_line(root, args), flush=True)
     config = uvicorn.Config(
         app, log_level=args.log_level, lifespan="on", timeout_graceful_shutdown=2
     )

@@ -16,6 +16,8 @@ POST    /_admin/faults/latency              ``{"ms": 200, "path": "/products"}``
 POST    /_admin/faults/errors               ``{"count": 2, "status": 503, "path": null}``
                                             or ``{"rate": 0.3, "status": 500, "seed": 1}``
 POST    /_admin/faults/rate-limit           ``{"count": 1, "retryAfter": 2, "path": null}``
+                                            or ``{"perSecond": 20, "burst": 20,
+                                            "retryAfterMs": false}`` (0 lifts the cap)
 POST    /_admin/faults/hang                 ``{"count": 1, "seconds": 5, "path": null}``
 POST    /_admin/faults/clear                ``{}``
 POST    /_admin/capacity                    ``{"clusterId": "as-sgp-2", "exhausted": true}``
@@ -28,6 +30,8 @@ POST    /_admin/migrate-failure             ``{"mode": "job"|"error"|"none",
                                             "instanceId": null}``
 GET     /_admin/requests?path=&method=      ``{"requests": [...]}``
 DELETE  /_admin/requests
+GET     /_admin/stats                       (totals, per path and second, peaks)
+DELETE  /_admin/stats
 ======  ==================================  =============================================
 """
 
@@ -88,11 +92,17 @@ class ErrorsBody(BaseModel):
 
 
 class RateLimitBody(BaseModel):
-    """Body of ``POST /_admin/faults/rate-limit``."""
+    """Body of ``POST /_admin/faults/rate-limit``: "next N" 429s, a per-second cap, or both.
 
-    count: int = Field(default=1, ge=0)
+    With neither ``count`` nor ``perSecond``, one forced 429 (the route's original meaning).
+    """
+
+    count: int | None = Field(default=None, ge=0)
     retryAfter: int = Field(default=1, ge=0)
     path: str | None = None
+    perSecond: int | None = Field(default=None, ge=0)
+    burst: int | None = Field(default=None, ge=1)
+    retryAfterMs: bool = False
 
 
 class HangBody(BaseModel):
@@ -202,7 +212,14 @@ def build_admin_router(controls: SimulatorControls) -> APIRouter:
 
     @router.post("/faults/rate-limit")
     async def rate_limit(body: RateLimitBody) -> JSONResponse:
-        controls.rate_limit(body.count, body.retryAfter, body.path)
+        if body.perSecond is not None:
+            try:
+                controls.set_rate_limit(body.perSecond, body.burst, body.retryAfterMs)
+            except ValueError as exc:
+                raise _bad(exc) from None
+        if body.count is not None or body.perSecond is None:
+            count = 1 if body.count is None else body.count
+            controls.rate_limit(count, body.retryAfter, body.path)
         return _ok()
 
     @router.post("/faults/hang")
@@ -259,6 +276,15 @@ def build_admin_router(controls: SimulatorControls) -> APIRouter:
     @router.delete("/requests")
     async def clear_requests() -> JSONResponse:
         controls.clear_requests()
+        return _ok()
+
+    @router.get("/stats")
+    async def stats() -> JSONResponse:
+        return JSONResponse(controls.request_stats())
+
+    @router.delete("/stats")
+    async def clear_stats() -> JSONResponse:
+        controls.clear_request_stats()
         return _ok()
 
     return router

@@ -125,6 +125,31 @@ class SimulatorControls:
         """
         self.state.faults.rate_limit_next(count, retry_after, path)
 
+    def set_rate_limit(
+        self, per_second: int | None, burst: int | None = None, retry_after_ms: bool = False
+    ) -> None:
+        """Cap the whole API at ``per_second`` requests per second; None or 0 lifts the cap.
+
+        No one-second window ever admits more than ``per_second`` requests, and at most
+        ``burst`` (default ``per_second``) come back to back. Above the cap: 429
+        ``RATE_LIMIT_EXCEEDED`` with ``Retry-After`` (whole seconds, rounded up) and, with
+        ``retry_after_ms``, the precise wait in ``Retry-After-Ms``. Admin and instance
+        endpoint routes are never capped. :meth:`reset` and :meth:`clear_faults` lift it.
+
+        Args:
+            per_second: Requests per second (>= 1), or None / 0 for no cap.
+            burst: Requests admitted back to back, 1..per_second.
+            retry_after_ms: Also send ``Retry-After-Ms``.
+
+        Example:
+            >>> controls = SimulatorControls(SimulatorState())
+            >>> controls.set_rate_limit(20, burst=5)
+            >>> controls.snapshot()["faults"]["rateLimit"]["burst"]
+            5
+
+        """
+        self.state.faults.set_rate_limit(per_second, burst, retry_after_ms)
+
     def hang_requests(self, count: int = 1, seconds: float = 5.0, path: str | None = None) -> None:
         """Hold the next ``count`` (matching) requests ``seconds`` real seconds, then answer.
 
@@ -228,5 +253,27 @@ class SimulatorControls:
         return self.state.requests.entries(path=path, method=method)
 
     def clear_requests(self) -> None:
-        """Forget the request log."""
+        """Forget the request log (the request stats have their own :meth:`clear_request_stats`)."""
         self.state.requests.clear()
+
+    # -- request stats -------------------------------------------------------------------
+
+    def request_stats(self) -> dict[str, Any]:
+        """Request counters since the last reset: totals, per path, per second, peaks.
+
+        ``maxServedInAnySecond`` is the most requests the rate cap let through in any
+        sliding one-second window, ``maxReceivedInAnySecond`` the most that arrived (refused
+        ones included): a benchmark's proof that its own limiter kept under the cap. Full key
+        list: :meth:`simulator.requeststats.RequestStats.snapshot`.
+
+        Example:
+            >>> stats = SimulatorControls(SimulatorState()).request_stats()
+            >>> stats["total"], stats["limited"], stats["maxServedInAnySecond"]
+            (0, 0, 0)
+
+        """
+        return self.state.request_stats.snapshot()
+
+    def clear_request_stats(self) -> None:
+        """Start the request counters again from zero (e.g. right before a benchmark)."""
+        self.state.request_stats.clear()

@@ -4,6 +4,11 @@ Request faults act on API routes only (never on ``/_admin`` or the instance endp
 each optionally limited to requests whose path (relative to the API base, e.g.
 ``/gpu/instance/create``) contains a substring:
 
+- rate cap: at most N requests per second (sliding one-second window, configurable
+  burst; :mod:`simulator.ratelimit`) on every API path; above it, 429
+  ``RATE_LIMIT_EXCEEDED`` with ``Retry-After`` (integer seconds, rounded up) and optionally
+  ``Retry-After-Ms``. It is the front door: a refused request waits only the latency and
+  consumes no other fault's counter;
 - latency: every matching request waits ``ms`` real milliseconds first;
 - hang: the next N matching requests wait ``seconds`` real seconds, then are *processed
   normally* (a client that timed out may still have created an instance, as live);
@@ -12,7 +17,8 @@ each optionally limited to requests whose path (relative to the API base, e.g.
 - failures: the next N matching requests answer a 5xx, and/or each matching request fails
   with a probability drawn from a seeded RNG (deterministic for a given seed and order).
 
-Order when several apply: latency, hang, then 429, then "next N" 5xx, then random 5xx.
+Order when several apply: rate cap, latency, hang, then "next N" 429, then "next N" 5xx,
+then random 5xx.
 
 Scenario faults: exhausted capacity per cluster (create and start there answer 400
 ``INSUFFICIENT_RESOURCE``; the product list is unchanged, as when capacity runs out between
@@ -24,6 +30,7 @@ health (endpoints answer 502/503/500 or hang while the instance runs).
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import threading
 import time
@@ -31,8 +38,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from simulator.errors import ApiError
+from simulator.ratelimit import RateLimit, RateLimiter
 
-__all__ = ["APP_HEALTH_MODES", "MIGRATE_FAILURE_MODES", "FaultDecision", "Faults", "hold"]
+__all__ = [
+    "APP_HEALTH_MODES",
+    "MIGRATE_FAILURE_MODES",
+    "FaultDecision",
+    "Faults",
+    "hold",
+    "rate_limited",
+    "server_error",
+]
 
 APP_HEALTH_MODES = ("ok", "502", "503", "500", "hang")
 """``ok`` = normal behaviour; a code = forced answer while running; ``hang`` = no answer."""
@@ -74,10 +90,29 @@ class FaultDecision:
     """Real seconds to wait before answering (latency + hang)."""
     error: ApiError | None
     """Answer this instead of processing the request, when set."""
+    limited: bool = False
+    """Whether the rate cap refused the request (``error`` is then its 429)."""
 
 
 def _matches(path_filter: str | None, path: str) -> bool:
     return not path_filter or path_filter in path
+
+
+def rate_limited(wait: float, with_ms: bool = False) -> ApiError:
+    """The 429 of the rate cap, telling the client to come back after ``wait`` seconds.
+
+    ``Retry-After`` is delta-seconds, an integer by the HTTP standard: the wait rounded up,
+    at least 1. ``Retry-After-Ms`` (when asked for) carries the wait itself.
+
+    Example:
+        >>> rate_limited(0.05, with_ms=True).headers
+        {'Retry-After': '1', 'Retry-After-Ms': '50'}
+
+    """
+    headers = {"Retry-After": str(max(1, math.ceil(wait)))}
+    if with_ms:
+        headers["Retry-After-Ms"] = str(max(1, math.ceil(wait * 1000)))
+    return ApiError(429, "RATE_LIMIT_EXCEEDED", "rate limit exceeded, retry later", headers)
 
 
 def server_error(status: int) -> ApiError:
@@ -147,6 +182,38 @@ class Faults:
         with self._lock:
             self._limit = _Counted(max(0, count), path, status=429, retry_after=retry_after)
 
+    def set_rate_limit(
+        self,
+        per_second: int | None,
+        burst: int | None = None,
+        retry_after_ms: bool = False,
+        now: float | None = None,
+    ) -> None:
+        """Cap every API path at ``per_second`` requests per second (None or 0 = no cap).
+
+        Args:
+            per_second: Requests admitted in any one-second window.
+            burst: Requests admitted back to back (1..per_second; default per_second).
+            retry_after_ms: Also answer ``Retry-After-Ms`` with the precise wait.
+            now: Monotonic time the (full) bucket starts at; default now.
+
+        Example:
+            >>> faults = Faults()
+            >>> faults.set_rate_limit(1, now=0.0)
+            >>> faults.decide("/clusters", now=0.0).error is None
+            True
+            >>> refused = faults.decide("/products", now=0.5)
+            >>> refused.limited, refused.error.status, refused.error.headers["Retry-After"]
+            (True, 429, '1')
+
+        """
+        limiter = None
+        if per_second:
+            limit = RateLimit(per_second, burst, retry_after_ms)
+            limiter = RateLimiter(limit, time.monotonic() if now is None else now)
+        with self._lock:
+            self._limiter = limiter
+
     def hang_next(self, count: int, seconds: float, path: str | None = None) -> None:
         """Hold the next ``count`` matching requests ``seconds`` real seconds, then answer."""
         if seconds < 0:
@@ -155,11 +222,12 @@ class Faults:
             self._hang = _Counted(max(0, count), path, seconds=float(seconds))
 
     def clear_requests(self) -> None:
-        """Switch every request fault off (latency, hang, 429, 5xx)."""
+        """Switch every request fault off (rate cap, latency, hang, 429, 5xx)."""
         with self._lock:
             self._clear_requests_locked()
 
     def _clear_requests_locked(self) -> None:
+        self._limiter: RateLimiter | None = None
         self._latency_ms, self._latency_path = 0.0, None
         self._rate, self._rate_status, self._rate_path = 0.0, 500, None
         self._rng = random.Random(self._seed)
@@ -167,15 +235,21 @@ class Faults:
         self._limit = _Counted(0, None, status=429)
         self._hang = _Counted(0, None)
 
-    def decide(self, path: str) -> FaultDecision:
+    def decide(self, path: str, now: float | None = None) -> FaultDecision:
         """Decide the fate of one API request (consumes "next N" counters).
 
         Args:
             path: The request path relative to the API base, e.g. ``/gpu/instance/create``.
+            now: Monotonic arrival time, for the rate cap (default: now).
 
         """
         with self._lock:
             delay = self._latency_ms / 1000 if _matches(self._latency_path, path) else 0.0
+            if self._limiter is not None:
+                wait = self._limiter.admit(time.monotonic() if now is None else now)
+                if wait is not None:
+                    error = rate_limited(wait, self._limiter.limit.retry_after_ms)
+                    return FaultDecision(delay=delay, error=error, limited=True)
             if self._hang.take(path):
                 delay += self._hang.seconds
             error: ApiError | None = None
@@ -256,6 +330,7 @@ class Faults:
         """Describe every active fault (for ``GET /_admin/state``)."""
         with self._lock:
             return {
+                "rateLimit": self._limiter.snapshot() if self._limiter else None,
                 "latency": {"ms": self._latency_ms, "path": self._latency_path},
                 "errorRate": {
                     "rate": self._rate,

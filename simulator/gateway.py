@@ -1,16 +1,19 @@
 """The API gateway in front of every ``/gpu-instance/openapi/v1`` route (pure ASGI).
 
 For each API request, in this order: record it in the request log, apply the request
-faults (latency, hang, 429, 5xx; :mod:`simulator.faults`), check the Bearer key (401
-``UNAUTHORIZED``), then hand it to the routes. Admin and endpoint paths pass straight
-through. Written as raw ASGI rather than ``BaseHTTPMiddleware`` so that it adds almost no
-cost per request and can replay the body it read for the log.
+faults (rate cap, latency, hang, 429, 5xx; :mod:`simulator.faults`) and count it in the
+request stats, check the Bearer key (401 ``UNAUTHORIZED``), then hand it to the routes.
+A request without a valid key counts against the rate cap too: the cap is the front door.
+Admin and endpoint paths pass straight through. Written as raw ASGI rather than
+``BaseHTTPMiddleware`` so that it adds almost no cost per request and can replay the body it
+read for the log.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import time
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -93,8 +96,11 @@ class ApiGateway:
         relative = path[len(self.prefix) :] or "/"
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), True))
         entry = state.requests.record(scope["method"], relative, query, body, state.clock.now())
-
-        decision = state.faults.decide(relative)
+        # One instant for the cap and the counters, so they agree on every window's edge.
+        arrived = time.monotonic()
+        decision = state.faults.decide(relative, now=arrived)
+        stats = state.request_stats
+        stats.record(relative, limited=decision.limited, now=arrived, wall=time.time())
         if decision.delay:
             await hold(decision.delay, state.closing)
         error = decision.error
@@ -102,6 +108,7 @@ class ApiGateway:
             error = ApiError(401, "UNAUTHORIZED", "invalid or missing API key")
         if error is not None:
             entry["status"] = error.status
+            stats.answered(error.status)
             await send_json(send, error.status, error.body(), error.headers)
             return
 
@@ -117,6 +124,7 @@ class ApiGateway:
         async def capture(message: Message) -> None:
             if message["type"] == "http.response.start":
                 entry["status"] = message["status"]
+                stats.answered(message["status"])
             await send(message)
 
         await self.app(scope, replay, capture)

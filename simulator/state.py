@@ -47,6 +47,7 @@ from simulator.lifecycle import (
     plan_stop,
 )
 from simulator.requestlog import RequestLog
+from simulator.requeststats import RequestStats
 from simulator.seed import build_catalog
 from simulator.validation import parse_create_body
 
@@ -97,6 +98,7 @@ class SimulatorState:
         self.clock = clock or SimulatorClock(speed, frozen=frozen)
         self.timings = timings or Timings()
         self.requests = RequestLog()
+        self.request_stats = RequestStats()
         self.public_base = "http://127.0.0.1:8765"
         self.tcp_address = "127.0.0.1:0"
         self.closing = threading.Event()
@@ -120,6 +122,8 @@ class SimulatorState:
     def reset(self, seed: int | None = None) -> None:
         """Back to the seed: catalogue, no instances or jobs, no faults, empty request log.
 
+        No faults includes no rate cap, and the request counters start again from zero.
+
         The clock is left as it is: simulated time never goes backwards. Instance ids keep
         following the same sequence (64 random bits: ids do not come back after a reset)
         unless ``seed`` is given, which restarts the sequence of that seed.
@@ -131,6 +135,7 @@ class SimulatorState:
             self._reset_locked()
             self.faults = Faults(self._seed)
             self.requests.clear()
+            self.request_stats.clear()
 
     def set_addresses(self, public_base: str, tcp_address: str | None = None) -> None:
         """Tell the state where it is served (endpoint URLs are built from these)."""
