@@ -30,8 +30,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal
 
 import httpx
 
@@ -39,6 +38,7 @@ from clients.endpoint_address import normalize_http_url, parse_tcp_endpoint
 from clients.endpoint_backoff import ProbeBackoff
 from clients.endpoint_gateway_page import looks_like_gateway_error_page
 from clients.endpoint_models import EndpointCheck, HealthReport, PortMapping
+from clients.http_session import HttpSession
 
 __all__ = [
     "DEFAULT_ATTEMPTS",
@@ -90,7 +90,7 @@ def _classify_http(status: int, head: bytes) -> _ProbeOutcome:
     return _ProbeOutcome(False, retryable, status, f"HTTP {status}")
 
 
-class EndpointProber:
+class EndpointProber(HttpSession):
     """Health checks of http and tcp endpoints, sharing one ``httpx.AsyncClient``.
 
     Args:
@@ -120,34 +120,11 @@ class EndpointProber:
         backoff: ProbeBackoff | None = None,
         rng: random.Random | None = None,
     ) -> None:
-        self._timeout = timeout
-        self._transport = transport
+        super().__init__(user_agent=_USER_AGENT, timeout=timeout, transport=transport)
         self._sleep: SleepFn = sleep or asyncio.sleep
         self._clock: ClockFn = clock or time.monotonic
         self._backoff = backoff or ProbeBackoff()
         self._rng = rng
-        self._client: httpx.AsyncClient | None = None
-
-    async def __aenter__(self) -> Self:
-        """Open the HTTP client shared by every http probe."""
-        self._client = httpx.AsyncClient(
-            timeout=self._timeout,
-            transport=self._transport,
-            follow_redirects=False,
-            headers={"User-Agent": _USER_AGENT},
-        )
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Close the HTTP client."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
     async def check_http(
         self,
@@ -174,15 +151,14 @@ class EndpointProber:
             ...     check = await prober.check_http("https://abc-8888.proxy.example")
 
         """
-        if self._client is None:
-            raise RuntimeError("EndpointProber must be used as 'async with EndpointProber()'")
+        http = self.http  # fails fast outside ``async with``
         try:
             url = normalize_http_url(url)
         except ValueError as exc:
             return EndpointCheck(type="http", endpoint=url, healthy=False, error=str(exc))
 
         async def probe(time_limit: float) -> _ProbeOutcome:
-            return await self._get_once(url, time_limit)
+            return await self._get_once(http, url, time_limit)
 
         return await self._check("http", url, probe, attempts, deadline)
 
@@ -354,14 +330,15 @@ class EndpointProber:
         )
         return check
 
-    async def _get_once(self, url: str, time_limit: float) -> _ProbeOutcome:
+    async def _get_once(
+        self, http: httpx.AsyncClient, url: str, time_limit: float
+    ) -> _ProbeOutcome:
         """Make one GET and classify it; transport errors become outcomes."""
-        assert self._client is not None
         try:
             # asyncio.timeout bounds the whole attempt: httpx's timeouts are per operation,
             # and a body trickling in slowly would otherwise outlive the deadline.
             async with asyncio.timeout(time_limit):
-                async with self._client.stream("GET", url, timeout=time_limit) as response:
+                async with http.stream("GET", url, timeout=time_limit) as response:
                     head = b""
                     if 200 <= response.status_code <= 399:
                         async for chunk in response.aiter_bytes():

@@ -24,14 +24,13 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from types import TracebackType
-from typing import Self
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from pydantic import BaseModel, SecretStr
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
 
+from clients.http_session import HttpSession
 from clients.webhook_payload import WebhookEvent
 from clients.webhook_retry_policy import WebhookRetryPolicy, is_retryable_status, policy_for
 from clients.webhook_signature import sign_webhook_body
@@ -136,7 +135,7 @@ def _coerce_secret(secret: SecretStr | str | None) -> SecretStr | None:
     return SecretStr(value)
 
 
-class WebhookSender:
+class WebhookSender(HttpSession):
     """Signed webhook delivery over one shared ``httpx.AsyncClient``.
 
     Args:
@@ -166,38 +165,15 @@ class WebhookSender:
         sleep: SleepFn | None = None,
         rng: random.Random | None = None,
     ) -> None:
+        super().__init__(user_agent=USER_AGENT, timeout=timeout, transport=transport)
         self._secret = _coerce_secret(secret)
-        self._timeout = timeout
-        self._transport = transport
         self._sleep: SleepFn = sleep or asyncio.sleep
         self._rng = rng
-        self._client: httpx.AsyncClient | None = None
 
     @property
     def signs(self) -> bool:
         """Whether deliveries carry signature headers (a secret is set)."""
         return self._secret is not None
-
-    async def __aenter__(self) -> Self:
-        """Open the HTTP client shared by every delivery."""
-        self._client = httpx.AsyncClient(
-            timeout=self._timeout,
-            transport=self._transport,
-            follow_redirects=False,
-            headers={"User-Agent": USER_AGENT},
-        )
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Close the HTTP client."""
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
 
     async def deliver(
         self,
@@ -227,8 +203,7 @@ class WebhookSender:
             ...     result = await sender.deliver(url, body, "instance.ready", "d-1")
 
         """
-        if self._client is None:
-            raise RuntimeError("WebhookSender must be used as 'async with WebhookSender(...)'")
+        http = self.http  # fails fast outside ``async with``
         event_value = WebhookEvent(event).value
         delivery_id = delivery_id or new_delivery_id()
         policy = policy_for(event_value)
@@ -239,7 +214,7 @@ class WebhookSender:
         async def attempt() -> _AttemptOutcome:
             nonlocal attempts
             attempts += 1
-            outcome = await self._post_once(url, body, headers)
+            outcome = await self._post_once(http, url, body, headers)
             logger.debug(
                 "webhook %s delivery %s attempt %d to %s: %s",
                 event_value,
@@ -322,16 +297,15 @@ class WebhookSender:
         )
 
     async def _post_once(
-        self, url: str, body: bytes, static_headers: dict[str, str]
+        self, http: httpx.AsyncClient, url: str, body: bytes, static_headers: dict[str, str]
     ) -> _AttemptOutcome:
         """Make one POST and classify what happened; transport errors become outcomes."""
-        assert self._client is not None
         # The timestamp says when this attempt was sent, so receivers can judge staleness.
         headers = {**static_headers, TIMESTAMP_HEADER: str(int(time.time()))}
         try:
             # Streaming without reading the body: only the status matters, and a receiver's
             # large or badly encoded answer must not turn a delivered webhook into an error.
-            async with self._client.stream("POST", url, content=body, headers=headers) as resp:
+            async with http.stream("POST", url, content=body, headers=headers) as resp:
                 status = resp.status_code
         except httpx.TimeoutException as exc:
             return _AttemptOutcome(False, True, error=self._describe("timed out", exc))

@@ -11,12 +11,20 @@ from clients import (
     endpoint_gateway_page,
     endpoint_models,
     endpoint_prober,
+    http_session,
 )
 
 
 @pytest.mark.parametrize(
     "module",
-    [endpoint_address, endpoint_backoff, endpoint_gateway_page, endpoint_models, endpoint_prober],
+    [
+        endpoint_address,
+        endpoint_backoff,
+        endpoint_gateway_page,
+        endpoint_models,
+        endpoint_prober,
+        http_session,
+    ],
 )
 def test_docstring_examples(module: ModuleType) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
