@@ -8,11 +8,10 @@ from typing import TYPE_CHECKING, ClassVar, Self
 from pydantic import Field, SecretStr
 
 from blocks.block_resolution import ResolvableBlock
+from clients.novita.client import DEFAULT_BASE_URL
 
 if TYPE_CHECKING:
     from clients.novita import NovitaClient, RetryPolicy
-
-DEFAULT_BASE_URL = "https://api.novita.ai/gpu-instance/openapi/v1"
 
 
 class MissingCredentialsError(RuntimeError):
