@@ -36,6 +36,7 @@ from clients.novita._base import (
 from clients.novita.templates import EnvVar
 
 __all__ = [
+    "ConnectionComponent",
     "Instance",
     "InstanceActionResult",
     "InstanceStatus",
@@ -145,21 +146,32 @@ class PortMapping(NovitaModel):
     type: Annotated[str, BeforeValidator(lambda v: (v or "").strip().lower())] = ""
 
 
-class SshConnection(NovitaModel):
+class ConnectionComponent(NovitaModel):
+    """What every ``connectComponent*`` object has: whether that way in is up.
+
+    Example:
+        >>> ConnectionComponent.model_validate({"isRunning": True}).is_running
+        True
+
+    """
+
+    is_running: bool | None = None
+
+
+class SshConnection(ConnectionComponent):
     """SSH access (``connectComponentSSH``); the password is a secret.
 
     Example:
         >>> SshConnection(ssh_command="ssh root@host -p 38597", password="pw")
-        SshConnection(ssh_command='ssh root@host -p 38597', password=SecretStr('**********'), ...)
+        SshConnection(...ssh_command='ssh root@host -p 38597', password=SecretStr('**********'))
 
     """
 
     ssh_command: OptionalStr = None
     password: SecretStr | None = None
-    is_running: bool | None = None
 
 
-class JupyterConnection(NovitaModel):
+class JupyterConnection(ConnectionComponent):
     """Jupyter access (``connectComponentJupyter``).
 
     Example:
@@ -170,10 +182,9 @@ class JupyterConnection(NovitaModel):
 
     port: LenientInt = None
     address: OptionalStr = None
-    is_running: bool | None = None
 
 
-class WebTerminalConnection(NovitaModel):
+class WebTerminalConnection(ConnectionComponent):
     """Web-terminal access (``connectComponentWebTerminal``); the password is a secret.
 
     Example:
@@ -185,10 +196,9 @@ class WebTerminalConnection(NovitaModel):
     address: OptionalStr = None
     username: OptionalStr = None
     password: SecretStr | None = None
-    is_running: bool | None = None
 
 
-class LogConnection(NovitaModel):
+class LogConnection(ConnectionComponent):
     """Where the logs are (``connectComponentLog``).
 
     Example:
@@ -199,7 +209,6 @@ class LogConnection(NovitaModel):
 
     system_log_address: OptionalStr = None
     instance_log_address: OptionalStr = None
-    is_running: bool | None = None
 
 
 def _blank_to_none(value: Any) -> Any:
