@@ -9,6 +9,7 @@ from pydantic import Field, SecretStr
 
 from blocks.block_resolution import ResolvableBlock
 from clients.novita.client import DEFAULT_BASE_URL
+from clients.novita.http_attempt import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_DEADLINE
 
 if TYPE_CHECKING:
     from clients.novita import NovitaClient, RetryPolicy
@@ -50,6 +51,19 @@ class NovitaCredentials(ResolvableBlock):
     )
     timeout_seconds: float = Field(
         default=30.0, gt=0, le=600, description="Read timeout of one API call, in seconds."
+    )
+    request_deadline_seconds: float = Field(
+        default=DEFAULT_REQUEST_DEADLINE,
+        gt=0,
+        le=600,
+        description="Overall deadline of one attempt (connect + whole response), in seconds: "
+        "a server that answers a byte at a time is cut off there.",
+    )
+    max_response_mb: float = Field(
+        default=DEFAULT_MAX_RESPONSE_BYTES / 1024 / 1024,
+        gt=0,
+        le=1024,
+        description="Largest answer accepted, in MiB; reading stops past it.",
     )
 
     @classmethod
@@ -95,5 +109,7 @@ class NovitaCredentials(ResolvableBlock):
             api_key=self.api_key,
             base_url=self.base_url,
             read_timeout=self.timeout_seconds,
+            request_deadline=self.request_deadline_seconds,
+            max_response_bytes=int(self.max_response_mb * 1024 * 1024),
             **kwargs,
         )

@@ -20,6 +20,7 @@ from clients.novita import (
     create_request,
     error_classification,
     errors,
+    http_attempt,
     instances,
     jobs,
     retry,
@@ -30,6 +31,7 @@ from clients.novita.client import *  # noqa: F403
 from clients.novita.create_request import *  # noqa: F403
 from clients.novita.error_classification import *  # noqa: F403
 from clients.novita.errors import *  # noqa: F403
+from clients.novita.http_attempt import *  # noqa: F403
 from clients.novita.instances import *  # noqa: F403
 from clients.novita.jobs import *  # noqa: F403
 from clients.novita.retry import *  # noqa: F403
@@ -41,6 +43,7 @@ __all__ = [
     *create_request.__all__,
     *error_classification.__all__,
     *errors.__all__,
+    *http_attempt.__all__,
     *instances.__all__,
     *jobs.__all__,
     *retry.__all__,

@@ -4,6 +4,8 @@ The client speaks HTTP and hands back clean models; choosing products, falling b
 regions or deciding what a failure means for a provisioning belong to tasks and flows. It
 owns one ``httpx.AsyncClient`` (one connection pool) for its whole life, retries what is safe
 to retry (see :mod:`clients.novita.retry`), and raises :mod:`clients.novita.errors` classes.
+Every attempt is bounded in time and size (see :mod:`clients.novita.http_attempt`), and the
+retries of one call by the policy's budget.
 
 Idempotency contract:
     * Reads and start/stop/restart/delete/migrate are retried on any retryable error. After an
@@ -26,8 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, Literal, TypeVar
 
 import httpx
@@ -36,14 +37,30 @@ from pydantic import BaseModel, SecretStr, ValidationError
 from clients.novita._base import parse_int
 from clients.novita.catalog import BillingMode, Cluster, Product
 from clients.novita.create_request import CreateInstanceRequest
-from clients.novita.error_classification import error_from_response, error_from_transport
-from clients.novita.errors import NovitaNotFoundError, NovitaUnexpectedResponseError
+from clients.novita.errors import (
+    NovitaNotFoundError,
+    NovitaRateLimitError,
+    NovitaUnexpectedResponseError,
+)
+from clients.novita.http_attempt import (
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_REQUEST_DEADLINE,
+    AttemptLimits,
+    CallContext,
+    send_once,
+)
 from clients.novita.instances import Instance, InstanceActionResult, InstanceStatus
 from clients.novita.jobs import Job
 from clients.novita.retry import RetryPolicy, Sleep, call_with_retry
 from clients.novita.templates import RegistryAuth, Template
 
-__all__ = ["DEFAULT_BASE_URL", "DEFAULT_TIMEOUT", "NovitaClient"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "DEFAULT_TIMEOUT",
+    "NovitaClient",
+    "RateLimitListener",
+    "RequestGate",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +69,12 @@ DEFAULT_BASE_URL = "https://api.novita.ai/gpu-instance/openapi/v1"
 
 DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=5.0)
 """Short connect timeout (a dead host fails fast), 30 s for read, write and pool."""
+
+RequestGate = Callable[[], Awaitable[None]]
+"""Awaited before every HTTP attempt; a shared rate limiter plugs in here."""
+
+RateLimitListener = Callable[[float | None], Awaitable[None]]
+"""Awaited with the ``Retry-After`` seconds (or None) of every 429 Novita sends."""
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 InstanceAction = Literal["start", "stop", "restart", "delete", "migrate"]
@@ -78,6 +101,18 @@ class NovitaClient:
         limits: Connection-pool limits of the shared pool.
         sleep: Async sleep used between retries; inject a fake one in tests.
         user_agent: ``User-Agent`` header value.
+        request_deadline: Seconds one attempt may take in all (connect + whole response);
+            past it the attempt fails with ``NovitaDeadlineExceededError`` (retried like any
+            timeout, within ``retry_policy.budget_seconds``).
+        max_response_bytes: Largest answer accepted; a larger one stops being read at the
+            limit and fails with ``NovitaResponseTooLargeError`` (not retried).
+        request_gate: Awaited before every HTTP attempt, retries included: a shared rate
+            limiter (e.g. a Prefect global concurrency limit) makes every request of every
+            worker pass one gate. It may wait as long as it likes; that wait is not part of
+            the attempt's deadline.
+        on_rate_limited: Awaited with the ``Retry-After`` seconds (None if absent) whenever
+            Novita answers 429, so that a shared limiter can slow everyone down. Its own
+            failures are logged, never raised in place of the 429.
 
     One client holds one connection pool bound to the event loop it is first used on: create
     it inside the flow (or task) that uses it and share it between coroutines of that loop
@@ -118,6 +153,10 @@ class NovitaClient:
         limits: httpx.Limits | None = None,
         sleep: Sleep | None = None,
         user_agent: str = "novita-prefect/0.1",
+        request_deadline: float = DEFAULT_REQUEST_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        request_gate: RequestGate | None = None,
+        on_rate_limited: RateLimitListener | None = None,
     ) -> None:
         secret = api_key if isinstance(api_key, SecretStr) else SecretStr(api_key)
         key = secret.get_secret_value().strip()
@@ -126,7 +165,12 @@ class NovitaClient:
         self._api_key = SecretStr(key)
         self.base_url = base_url.rstrip("/")
         self.retry_policy = retry_policy or RetryPolicy()
+        self.attempt_limits = AttemptLimits(
+            deadline=request_deadline, max_response_bytes=max_response_bytes
+        )
         self._sleep = sleep
+        self._request_gate = request_gate
+        self._on_rate_limited = on_rate_limited
         if timeout is None:
             timeout = httpx.Timeout(read_timeout, connect=connect_timeout)
         elif not isinstance(timeout, httpx.Timeout):
@@ -209,19 +253,15 @@ class NovitaClient:
     ) -> Any:
         """Send one logical call (with retries) and return the decoded JSON body."""
         clean_params = {k: v for k, v in (params or {}).items() if v is not None}
-        all_secrets = (self._api_key.get_secret_value(), *secrets)
+        call = CallContext(
+            operation=operation,
+            target=target,
+            idempotent=idempotent,
+            secrets=(self._api_key.get_secret_value(), *secrets),
+        )
 
         async def attempt() -> Any:
-            return await self._send_once(
-                method,
-                path,
-                operation=operation,
-                target=target,
-                params=clean_params,
-                json=json,
-                idempotent=idempotent,
-                secrets=all_secrets,
-            )
+            return await self._send_once(method, path, call=call, params=clean_params, json=json)
 
         kwargs: dict[str, Any] = {}
         if self._sleep is not None:
@@ -231,51 +271,32 @@ class NovitaClient:
         )
 
     async def _send_once(
-        self,
-        method: str,
-        path: str,
-        *,
-        operation: str,
-        target: str | None,
-        params: dict[str, Any],
-        json: Any,
-        idempotent: bool,
-        secrets: Sequence[str],
+        self, method: str, path: str, *, call: CallContext, params: dict[str, Any], json: Any
     ) -> Any:
-        started = time.perf_counter()
+        if self._request_gate is not None:
+            await self._request_gate()
         try:
-            response = await self._http.request(method, path, params=params or None, json=json)
-        except httpx.RequestError as exc:
-            # `from None`: the httpx exception holds the request, whose headers hold the key.
-            raise error_from_transport(
-                exc, operation, target=target, idempotent=idempotent, secrets=secrets
-            ) from None
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        logger.debug(
-            "Novita %s %s params=%s -> %d in %.0f ms",
-            method,
-            path,
-            params,
-            response.status_code,
-            elapsed_ms,
-        )
-        if not response.is_success:
-            raise error_from_response(
-                response, operation, target=target, idempotent=idempotent, secrets=secrets
+            return await send_once(
+                self._http,
+                method,
+                path,
+                call=call,
+                params=params,
+                json_body=json,
+                limits=self.attempt_limits,
             )
-        if not response.content.strip():
-            return {}
+        except NovitaRateLimitError as error:
+            await self._tell_rate_limited(error.retry_after)
+            raise
+
+    async def _tell_rate_limited(self, retry_after: float | None) -> None:
+        if self._on_rate_limited is None:
+            return
         try:
-            return response.json()
-        except ValueError:
-            content_type = response.headers.get("content-type", "no content type")
-            raise NovitaUnexpectedResponseError(
-                operation=operation,
-                target=target,
-                status_code=response.status_code,
-                api_message=f"non-JSON body ({content_type})",
-                idempotent=idempotent,
-            ) from None
+            await self._on_rate_limited(retry_after)
+        except Exception:
+            # The listener is advisory (a shared limiter); the 429 is what the caller must see.
+            logger.warning("on_rate_limited listener failed", exc_info=True)
 
     # -- decoding ----------------------------------------------------------------------
 

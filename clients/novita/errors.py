@@ -26,8 +26,10 @@ taken effect, ``maybe_processed``, always has ``retryable`` False)::
     ├── NovitaRequestTimeoutError        [True]   408
     ├── NovitaServerError                [True]   5xx
     ├── NovitaUnexpectedResponseError    [False]  a 2xx body that is not what the API documents
-    └── NovitaTransportError             [True]   no HTTP answer
+    │   └── NovitaResponseTooLargeError  [False]  a body past the client's size limit
+    └── NovitaTransportError             [True]   no (complete) HTTP answer
         ├── NovitaTimeoutError           [True]
+        │   └── NovitaDeadlineExceededError [True] the attempt's overall deadline passed
         └── NovitaConnectionError        [True]
 
 Example:
@@ -56,6 +58,7 @@ __all__ = [
     "NovitaBillingError",
     "NovitaCapacityError",
     "NovitaConnectionError",
+    "NovitaDeadlineExceededError",
     "NovitaError",
     "NovitaInvalidRequestError",
     "NovitaInvalidStateError",
@@ -63,6 +66,7 @@ __all__ = [
     "NovitaQuotaError",
     "NovitaRateLimitError",
     "NovitaRequestTimeoutError",
+    "NovitaResponseTooLargeError",
     "NovitaServerError",
     "NovitaTimeoutError",
     "NovitaTransportError",
@@ -263,6 +267,33 @@ class NovitaUnexpectedResponseError(NovitaError):
     summary = "the response could not be understood"
 
 
+class NovitaResponseTooLargeError(NovitaUnexpectedResponseError):
+    """The answer was larger than the client accepts; reading stopped at the limit.
+
+    Not retried: the same call would most likely bring the same flood. Raise the client's
+    ``max_response_bytes`` if such answers are expected (a very large account listed with a
+    large page size).
+
+    Attributes:
+        limit_bytes: The limit that was passed.
+
+    Example:
+        >>> error = NovitaResponseTooLargeError(operation="list products", limit_bytes=8 << 20)
+        >>> error.retryable, "limit of 8388608 bytes" in str(error)
+        (False, True)
+
+    """
+
+    def __init__(self, message: str | None = None, *, limit_bytes: int, **kwargs: Any) -> None:
+        self.limit_bytes = limit_bytes
+        super().__init__(message, **kwargs)
+
+    summary = "the response is too large"
+
+    def _details(self) -> str:
+        return f" (over the limit of {self.limit_bytes} bytes; reading stopped there)"
+
+
 class NovitaTransportError(NovitaError):
     """No HTTP answer was received (network trouble). Base of timeout and connection errors.
 
@@ -278,9 +309,12 @@ class NovitaTransportError(NovitaError):
     verb = "could not reach Novita to"
     summary = "network error"
 
-    def _compose(self) -> str:
+    def _lead(self) -> str:
         # "Novita could not reach Novita" reads badly; transport errors phrase it themselves.
-        text = f"Could not reach Novita to {self.operation}{self._where()}: {self.summary}"
+        return f"Could not reach Novita to {self.operation}{self._where()}: {self.summary}"
+
+    def _compose(self) -> str:
+        text = self._lead()
         if self.api_message:
             text += f" ({self.api_message})"
         if not self.idempotent and self.maybe_processed:
@@ -308,6 +342,40 @@ class NovitaTimeoutError(NovitaTransportError):
     """
 
     summary = "timed out"
+
+
+class NovitaDeadlineExceededError(NovitaTimeoutError):
+    """No complete answer within the overall deadline of one attempt (connect + whole body).
+
+    httpx's own timeouts apply to each network read, so a server trickling a byte a second
+    never trips them; this deadline bounds the attempt as a whole. Retryable like any
+    timeout, within the retry policy's budget; ``maybe_processed`` is True (the request may
+    have been read and acted on), so a create is not repeated blindly.
+
+    Attributes:
+        deadline_seconds: The deadline that was exceeded.
+
+    Example:
+        >>> error = NovitaDeadlineExceededError(operation="list products", deadline_seconds=30)
+        >>> print(error)  # doctest: +NORMALIZE_WHITESPACE
+        Novita did not answer list products in time: the overall deadline of 30 s
+        (connect + whole response) was exceeded
+
+    """
+
+    maybe_processed_default = True
+
+    def __init__(
+        self, message: str | None = None, *, deadline_seconds: float, **kwargs: Any
+    ) -> None:
+        self.deadline_seconds = deadline_seconds
+        super().__init__(message, **kwargs)
+
+    def _lead(self) -> str:
+        return (
+            f"Novita did not answer {self.operation}{self._where()} in time: the overall"
+            f" deadline of {self.deadline_seconds:g} s (connect + whole response) was exceeded"
+        )
 
 
 class NovitaConnectionError(NovitaTransportError):

@@ -24,11 +24,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
-from tenacity import AsyncRetrying, RetryCallState, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState
 
 from clients.novita.errors import NovitaError, NovitaRateLimitError
 
@@ -54,6 +55,10 @@ class RetryPolicy(BaseModel):
         respect_retry_after: Wait exactly what ``Retry-After`` says when a 429 carries it.
         max_retry_after: A ``Retry-After`` longer than this is not waited for: the error is
             raised at once so the caller (a Prefect task, a schedule) can decide.
+        budget_seconds: No retry is started whose wait would end later than this many
+            seconds after the first try began. With the client's per-attempt deadline, a
+            whole call (every attempt and wait) lasts at most ``budget_seconds`` plus one
+            deadline, whatever the server does.
 
     Example:
         >>> RetryPolicy()  # 4 tries; waits 0.5 s, 1 s, 2 s (± 50 %)
@@ -72,6 +77,7 @@ class RetryPolicy(BaseModel):
     jitter: float = Field(default=0.5, ge=0, le=1)
     respect_retry_after: bool = True
     max_retry_after: float = Field(default=60.0, ge=0)
+    budget_seconds: float = Field(default=120.0, gt=0)
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
@@ -219,7 +225,30 @@ async def call_with_retry(
         error = state.outcome.exception()
         return error is not None and should_retry(error, idempotent=idempotent, policy=policy)
 
+    attempts = 0
+    # The budget's clock: time spent in attempts plus the waits asked for. Counting the
+    # waits as asked (not as slept) keeps the schedule the same under an injected sleep.
+    spent = 0.0
+
+    def stop(state: RetryCallState) -> bool:
+        if state.attempt_number >= policy.max_attempts:
+            return True
+        if spent + state.upcoming_sleep >= policy.budget_seconds:
+            logger.warning(
+                "Novita call out of retry budget: operation=%s attempt=%d spent=%.1fs"
+                " next wait=%.1fs budget=%gs",
+                operation,
+                state.attempt_number,
+                spent,
+                state.upcoming_sleep,
+                policy.budget_seconds,
+            )
+            return True
+        return False
+
     def before_sleep(state: RetryCallState) -> None:
+        nonlocal spent
+        spent += state.upcoming_sleep
         error = state.outcome.exception() if state.outcome else None
         delay = state.next_action.sleep if state.next_action else 0.0
         logger.warning(
@@ -231,15 +260,17 @@ async def call_with_retry(
             error,
         )
 
-    attempts = 0
-
     async def counted() -> T:
-        nonlocal attempts
+        nonlocal attempts, spent
         attempts += 1
-        return await call()
+        started = time.monotonic()
+        try:
+            return await call()
+        finally:
+            spent += time.monotonic() - started
 
     retrying = AsyncRetrying(
-        stop=stop_after_attempt(policy.max_attempts),
+        stop=stop,
         wait=wait,
         retry=retry,
         sleep=sleep,

@@ -263,3 +263,27 @@ def test_should_retry_is_the_single_decision() -> None:
     assert not should_retry(ValueError("not ours"))
     ambiguous = NovitaServerError(status_code=502, maybe_processed=True)
     assert should_retry(ambiguous) and not should_retry(ambiguous, idempotent=False)
+
+
+async def test_message_counts_the_requests_really_made(
+    router: respx.Router, sleep: FakeSleep
+) -> None:
+    route = router.post("/gpu/instance/stop").mock(
+        side_effect=[httpx.Response(503), httpx.Response(503), envelope(404, "", "gone")]
+    )
+    async with make_client(router, sleep) as client:
+        with pytest.raises(NovitaNotFoundError) as info:
+            await client.stop_instance("07ed667185a895bb")
+    assert route.call_count == 3 == info.value.attempts
+    # A final answer is not "giving up": the message says how many requests led to it.
+    assert str(info.value).endswith("(after 3 attempts)")
+
+
+async def test_a_single_attempt_says_nothing_about_attempts(
+    router: respx.Router, sleep: FakeSleep
+) -> None:
+    router.get("/clusters").mock(return_value=envelope(400, "VALIDATOR_PARAM", "bad"))
+    async with make_client(router, sleep) as client:
+        with pytest.raises(NovitaInvalidRequestError) as info:
+            await client.list_clusters()
+    assert info.value.attempts == 1 and "attempts" not in str(info.value)
