@@ -23,10 +23,19 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, SecretStr, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    SecretStr,
+    StringConstraints,
+    model_validator,
+)
 from pydantic.alias_generators import to_camel
 
 __all__ = [
+    "CheckedInt",
+    "CheckedStr",
     "EpochTime",
     "IdStr",
     "LenientBool",
@@ -34,6 +43,8 @@ __all__ = [
     "ListOrEmpty",
     "NovitaModel",
     "OptionalStr",
+    "RequiredId",
+    "parse_checked_int",
     "parse_epoch",
     "parse_int",
 ]
@@ -78,6 +89,35 @@ def parse_int(value: Any) -> int | None:
             return None
         return int(number) if math.isfinite(number) else None
     return None
+
+
+def parse_checked_int(value: Any) -> int | None:
+    """Parse a number Novita may send as a string; blank means None, junk is an error.
+
+    For fields a decision rests on (a price): a value that cannot be a number must fail
+    loudly, not read as "no price".
+
+    Raises:
+        ValueError: A non-numeric string, a boolean, an object or a list.
+
+    Example:
+        >>> parse_checked_int("67000"), parse_checked_int(""), parse_checked_int(67000.0)
+        (67000, None, 67000)
+        >>> parse_checked_int("abc")
+        Traceback (most recent call last):
+        ...
+        ValueError: expected a number or a numeric string, got str 'abc'
+
+    """
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    number = None if isinstance(value, bool) else parse_int(value)
+    if number is None:
+        shown = f" {value[:20]!r}" if isinstance(value, str) else ""
+        raise ValueError(
+            f"expected a number or a numeric string, got {type(value).__name__}{shown}"
+        )
+    return number
 
 
 def parse_epoch(value: Any) -> datetime | None:
@@ -138,6 +178,17 @@ def _to_id(value: Any) -> Any:
     return value
 
 
+def _checked_str(value: Any) -> Any:
+    # Numbers may stand for text (an id sent bare); objects, lists and booleans cannot.
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise ValueError(f"expected a string, got {type(value).__name__}")
+
+
 def _to_bool(value: Any) -> Any:
     if value is None or value == "":
         return False
@@ -159,6 +210,15 @@ OptionalStr = Annotated[str | None, BeforeValidator(_empty_to_none)]
 
 IdStr = Annotated[str, BeforeValidator(_to_id)]
 """An identifier that may arrive as a number."""
+
+RequiredId = Annotated[str, BeforeValidator(_to_id), StringConstraints(min_length=1)]
+"""An identifier that may arrive as a number but never empty: what the object is known by."""
+
+CheckedInt = Annotated[int | None, BeforeValidator(parse_checked_int)]
+"""An int that may arrive as a numeric string; blank is None; anything else is an error."""
+
+CheckedStr = Annotated[str | None, BeforeValidator(_checked_str)]
+"""A string where "" becomes None and a number its text; objects and lists are an error."""
 
 LenientBool = Annotated[bool, BeforeValidator(_to_bool)]
 """A bool where null or "" means False."""

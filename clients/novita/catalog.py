@@ -23,13 +23,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BeforeValidator, Field
 
 from clients.novita._base import (
-    IdStr,
+    CheckedInt,
     LenientBool,
     LenientInt,
     ListOrEmpty,
     NovitaModel,
     OptionalStr,
-    parse_int,
+    RequiredId,
+    parse_checked_int,
 )
 
 __all__ = [
@@ -94,7 +95,7 @@ def _regions(value: Any) -> Any:
 def _spot_price(value: Any) -> Any:
     # spotPrice is a string; "" or "0" means the product has no spot offer. A zero price
     # would otherwise make it look like the cheapest product in the catalogue.
-    number = parse_int(value)
+    number = parse_checked_int(value)
     return number if number else None
 
 
@@ -114,7 +115,7 @@ class Cluster(NovitaModel):
 
     """
 
-    id: IdStr
+    id: RequiredId
     name: str = ""
     available_gpu_types: Annotated[list[str], ListOrEmpty] = Field(
         default_factory=list, alias="availableGpuType"
@@ -160,7 +161,7 @@ class Product(NovitaModel):
 
     """
 
-    id: IdStr
+    id: RequiredId
     name: str = ""
     cpu_per_gpu: LenientInt = None
     memory_per_gpu: LenientInt = None
@@ -171,7 +172,7 @@ class Product(NovitaModel):
     min_local_storage: LenientInt = None
     max_local_storage: LenientInt = None
     regions: Annotated[list[str], BeforeValidator(_regions)] = Field(default_factory=list)
-    price: LenientInt = None
+    price: CheckedInt = None
     spot_price: Annotated[int | None, BeforeValidator(_spot_price)] = None
     monthly_prices: Annotated[list[MonthlyPrice], ListOrEmpty] = Field(
         default_factory=list, alias="monthlyPrice"

@@ -32,9 +32,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from typing import Any, Literal, TypeVar
 
 import httpx
-from pydantic import BaseModel, SecretStr, ValidationError
+from pydantic import BaseModel, SecretStr
 
-from clients.novita._base import parse_int
+from clients.novita.answer_parsing import list_field, parse_items, parse_model
 from clients.novita.catalog import BillingMode, Cluster, Product
 from clients.novita.create_request import CreateInstanceRequest
 from clients.novita.errors import (
@@ -51,6 +51,7 @@ from clients.novita.http_attempt import (
 )
 from clients.novita.instances import Instance, InstanceActionResult, InstanceStatus
 from clients.novita.jobs import Job
+from clients.novita.pagination import DEFAULT_MAX_PAGES, iter_pages
 from clients.novita.retry import RetryPolicy, Sleep, call_with_retry
 from clients.novita.templates import RegistryAuth, Template
 
@@ -78,13 +79,6 @@ RateLimitListener = Callable[[float | None], Awaitable[None]]
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 InstanceAction = Literal["start", "stop", "restart", "delete", "migrate"]
-
-
-def _raw_id(item: Any) -> str | None:
-    if isinstance(item, Mapping):
-        value = item.get("id", item.get("Id"))
-        return None if value in (None, "") else str(value)
-    return None
 
 
 class NovitaClient:
@@ -138,7 +132,7 @@ class NovitaClient:
 
     #: Hard stop for paginated reads, whatever the server says (a server that ignores
     #: pageNum and sends id-less items must not keep us looping).
-    max_pages: int = 1000
+    max_pages: int = DEFAULT_MAX_PAGES
 
     def __init__(
         self,
@@ -298,60 +292,7 @@ class NovitaClient:
             # The listener is advisory (a shared limiter); the 429 is what the caller must see.
             logger.warning("on_rate_limited listener failed", exc_info=True)
 
-    # -- decoding ----------------------------------------------------------------------
-
-    @staticmethod
-    def _parse(
-        model: type[ModelT], data: Any, operation: str, *, target: str | None = None
-    ) -> ModelT:
-        try:
-            return model.model_validate(data)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or model.__name__}: {err['msg']}"
-                for err in exc.errors(include_input=False, include_url=False)[:5]
-            )
-            raise NovitaUnexpectedResponseError(
-                operation=operation,
-                target=target,
-                status_code=200,
-                api_message=f"{model.__name__} did not match: {problems}",
-            ) from None
-
-    @staticmethod
-    def _parse_items(model: type[ModelT], items: Sequence[Any], operation: str) -> list[ModelT]:
-        parsed: list[ModelT] = []
-        for index, item in enumerate(items):
-            try:
-                parsed.append(model.model_validate(item))
-            except ValidationError as exc:
-                # One malformed item must not hide the rest of the account from a sweep.
-                logger.warning(
-                    "Skipping a malformed %s in Novita's answer to %s (item %d, id=%s): %s",
-                    model.__name__,
-                    operation,
-                    index,
-                    _raw_id(item),
-                    "; ".join(
-                        err["msg"] for err in exc.errors(include_input=False, include_url=False)[:3]
-                    ),
-                )
-        return parsed
-
-    @staticmethod
-    def _list_field(body: Any, key: str, operation: str) -> list[Any]:
-        if not isinstance(body, Mapping):
-            raise NovitaUnexpectedResponseError(
-                operation=operation, status_code=200, api_message=f"expected an object with {key!r}"
-            )
-        value = body.get(key)
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise NovitaUnexpectedResponseError(
-                operation=operation, status_code=200, api_message=f"{key!r} is not a list"
-            )
-        return value
+    # -- paging ------------------------------------------------------------------------
 
     async def _iter_pages(
         self,
@@ -363,55 +304,21 @@ class NovitaClient:
         page_size: int,
         operation: str,
     ) -> AsyncIterator[list[ModelT]]:
-        """Yield page after page (1-based ``pageNum``) until everything was read.
+        """Yield the pages of a paged read (see :func:`clients.novita.pagination.iter_pages`)."""
 
-        Stops when ``total`` items were received (or, without ``total``, on a short page),
-        on an empty page, when a page brings only ids already seen (a server ignoring
-        ``pageNum``), or after :attr:`max_pages` pages. Items already seen are not repeated.
-        """
-        if page_size < 1:
-            raise ValueError("page_size must be at least 1")
-        seen: set[str] = set()
-        received = 0
-        page_num = 1
-        while True:
-            body = await self._request(
-                "GET",
-                path,
-                operation=operation,
-                params={**params, "pageSize": page_size, "pageNum": page_num},
-            )
-            raw_items = self._list_field(body, items_key, operation)
-            if not raw_items:
-                return
-            total = parse_int(body.get("total"))
-            received += len(raw_items)
-            fresh: list[Any] = []
-            for item in raw_items:
-                item_id = _raw_id(item)
-                if item_id is None or item_id not in seen:
-                    fresh.append(item)
-                    if item_id is not None:
-                        seen.add(item_id)
-            if not fresh:
-                logger.warning(
-                    "Novita answered page %d of %s with items already seen; the server seems"
-                    " to ignore pageNum, stopping after %d items",
-                    page_num,
-                    operation,
-                    len(seen),
-                )
-                return
-            yield self._parse_items(model, fresh, operation)
-            if total is not None:
-                if received >= total:
-                    return
-            elif len(raw_items) < page_size:
-                return
-            if page_num >= self.max_pages:
-                logger.warning("Stopped %s after %d pages (max_pages)", operation, page_num)
-                return
-            page_num += 1
+        async def fetch_page(page_num: int) -> Any:
+            page_params = {**params, "pageSize": page_size, "pageNum": page_num}
+            return await self._request("GET", path, operation=operation, params=page_params)
+
+        async for page in iter_pages(
+            fetch_page,
+            items_key=items_key,
+            model=model,
+            page_size=page_size,
+            operation=operation,
+            max_pages=self.max_pages,
+        ):
+            yield page
 
     # -- catalogue ---------------------------------------------------------------------
 
@@ -428,7 +335,7 @@ class NovitaClient:
         """
         operation = "list clusters"
         body = await self._request("GET", "/clusters", operation=operation)
-        return self._parse_items(Cluster, self._list_field(body, "data", operation), operation)
+        return parse_items(Cluster, list_field(body, "data", operation), operation)
 
     async def list_products(
         self,
@@ -474,7 +381,7 @@ class NovitaClient:
             "minRootFSSize": min_rootfs_size,
         }
         body = await self._request("GET", "/products", operation=operation, params=params)
-        return self._parse_items(Product, self._list_field(body, "data", operation), operation)
+        return parse_items(Product, list_field(body, "data", operation), operation)
 
     # -- instances: reads --------------------------------------------------------------
 
@@ -601,7 +508,7 @@ class NovitaClient:
             and isinstance(body.get("instance"), Mapping)
         ):
             body = body["instance"]  # tolerate a wrapped answer
-        return self._parse(Instance, body, operation, target=target)
+        return parse_model(Instance, body, operation, target=target)
 
     # -- instances: mutations ----------------------------------------------------------
 
@@ -680,7 +587,7 @@ class NovitaClient:
         logger.info(
             "Novita accepted %s of instance %s (state=%s)", action, instance_id, data.get("state")
         )
-        return self._parse(InstanceActionResult, data, f"{action} instance", target=instance_id)
+        return parse_model(InstanceActionResult, data, f"{action} instance", target=instance_id)
 
     async def start_instance(self, instance_id: str) -> InstanceActionResult:
         """Start an exited instance.
@@ -814,7 +721,7 @@ class NovitaClient:
                 status_code=200,
                 api_message="the answer carries no 'template' object",
             )
-        return self._parse(Template, data, operation, target=template_id)
+        return parse_model(Template, data, operation, target=template_id)
 
     async def list_registry_auths(self) -> list[RegistryAuth]:
         """List the container-registry credentials saved in Novita (passwords as secrets).
@@ -826,7 +733,7 @@ class NovitaClient:
         """
         operation = "list registry auths"
         body = await self._request("GET", "/repository/auths", operation=operation)
-        return self._parse_items(RegistryAuth, self._list_field(body, "data", operation), operation)
+        return parse_items(RegistryAuth, list_field(body, "data", operation), operation)
 
     async def get_registry_auth(self, auth_id: str) -> RegistryAuth:
         """Find one registry auth by id (Novita has no single-item read; this lists).

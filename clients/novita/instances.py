@@ -25,12 +25,13 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field, SecretStr, model_validator
 
 from clients.novita._base import (
+    CheckedStr,
     EpochTime,
-    IdStr,
     LenientInt,
     ListOrEmpty,
     NovitaModel,
     OptionalStr,
+    RequiredId,
     parse_int,
 )
 from clients.novita.templates import EnvVar
@@ -216,6 +217,14 @@ def _blank_to_none(value: Any) -> Any:
     return value or None
 
 
+def _status(value: Any) -> InstanceStatus:
+    # An unknown status word is tolerated (UNKNOWN); a status that is not a word at all
+    # means the answer is broken, and guessing would drive a sweep wrong.
+    if value is None or isinstance(value, str):
+        return InstanceStatus.parse(value)
+    raise ValueError(f"expected a status string, got {type(value).__name__}")
+
+
 def _status_error(value: Any) -> Any:
     # Novita sends {"state": "", "message": ""} when there is no error.
     if isinstance(value, dict) and not any(value.get(k) for k in ("state", "message")):
@@ -258,11 +267,11 @@ class Instance(NovitaModel):
 
     """
 
-    id: IdStr
+    id: RequiredId
     name: str = ""
-    cluster_id: OptionalStr = None
+    cluster_id: CheckedStr = None
     cluster_name: OptionalStr = None
-    status: InstanceStatus = InstanceStatus.UNKNOWN
+    status: Annotated[InstanceStatus, BeforeValidator(_status)] = InstanceStatus.UNKNOWN
     status_raw: str = ""
     status_error: Annotated[StatusError | None, BeforeValidator(_status_error)] = None
     image_url: OptionalStr = None
@@ -305,8 +314,7 @@ class Instance(NovitaModel):
             return data
         data = dict(data)
         raw = data.get("status")
-        data["status"] = InstanceStatus.parse(raw)
-        data.setdefault("status_raw", "" if raw is None else str(raw))
+        data.setdefault("status_raw", str(raw) if isinstance(raw, str) else "")
         # List items (and older get answers) carry SSH details flat; fold them into `ssh`
         # so the clear-text password is never kept as a loose extra field.
         flat_command = data.pop("sshCommand", None)

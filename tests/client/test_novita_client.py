@@ -298,13 +298,16 @@ async def test_registry_auths(client: NovitaClient, router: respx.Router) -> Non
         await client.get_registry_auth("missing")
 
 
-async def test_malformed_list_item_is_skipped_not_fatal(
+async def test_malformed_list_item_fails_the_answer_naming_item_and_field(
     client: NovitaClient, router: respx.Router
 ) -> None:
     router.get("/clusters").respond(
-        json={"data": [{"name": "no id"}, {"id": "us-ca-6", "name": "US-CA-06"}]}
+        json={"data": [{"id": "us-ca-6", "name": "US-CA-06"}, {"name": "no id"}]}
     )
-    assert [c.id for c in await client.list_clusters()] == ["us-ca-6"]
+    with pytest.raises(NovitaUnexpectedResponseError) as info:
+        await client.list_clusters()
+    assert "list clusters" in str(info.value)
+    assert "item 1 of 'data' is not a valid Cluster: id: Field required" in str(info.value)
 
 
 async def test_non_json_success_body_is_unexpected(

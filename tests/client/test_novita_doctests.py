@@ -7,6 +7,7 @@ import pytest
 
 from clients.novita import (
     _base,
+    answer_parsing,
     catalog,
     client,
     create_request,
@@ -16,6 +17,7 @@ from clients.novita import (
     http_attempt,
     instances,
     jobs,
+    pagination,
     redaction,
     retry,
     retry_after,
@@ -27,6 +29,7 @@ from clients.novita import (
     "module",
     [
         _base,
+        answer_parsing,
         catalog,
         client,
         create_request,
@@ -36,6 +39,7 @@ from clients.novita import (
         http_attempt,
         instances,
         jobs,
+        pagination,
         redaction,
         retry,
         retry_after,

@@ -8,7 +8,7 @@ import httpx
 import pytest
 import respx
 
-from clients.novita import NovitaClient
+from clients.novita import NovitaClient, NovitaUnexpectedResponseError
 from tests.client.novita_fakes import instance_item, make_client, make_router
 
 
@@ -98,12 +98,33 @@ async def test_server_capping_page_size_still_reads_everything(
     assert len(instances) == 25 and route.call_count == 3
 
 
-async def test_hard_page_limit_without_ids(client: NovitaClient, router: respx.Router) -> None:
-    # No ids, no total, full pages forever: only max_pages stops it.
-    route = router.get("/gpu/instances").respond(json={"instances": [{"name": "x"}] * 2})
+async def test_hard_page_limit_on_endless_fresh_pages(
+    client: NovitaClient, router: respx.Router
+) -> None:
+    # New ids on every page, no total, full pages forever: only max_pages stops it.
+    fresh = iter(_ids(1, 1000))
+
+    def endless(request: httpx.Request) -> httpx.Response:
+        items = [instance_item(next(fresh)), instance_item(next(fresh))]
+        return httpx.Response(200, json={"instances": items})
+
+    route = router.get("/gpu/instances").mock(side_effect=endless)
     client.max_pages = 5
-    await client.list_instances(page_size=2)
+    assert len(await client.list_instances(page_size=2)) == 10
     assert route.call_count == 5
+
+
+async def test_an_item_without_id_fails_the_listing_instead_of_vanishing(
+    client: NovitaClient, router: respx.Router
+) -> None:
+    # Skipping it would tell fleet-sync that a managed machine is gone.
+    router.get("/gpu/instances").respond(
+        json={"instances": [instance_item("07ed667185a895bb"), {"name": "x"}], "total": 2}
+    )
+    with pytest.raises(NovitaUnexpectedResponseError) as info:
+        await client.list_instances()
+    assert "list instances" in str(info.value)
+    assert "item 1 of 'instances' is not a valid Instance: id: Field required" in str(info.value)
 
 
 async def test_iter_instance_pages_and_items(client: NovitaClient, router: respx.Router) -> None:
