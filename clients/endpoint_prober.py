@@ -18,6 +18,9 @@ Decisions, in one place:
   would is not started; the check gives up instead), and each attempt's timeout is cut to the
   time left.
 * Only the first 64 KiB of a body are read; that is plenty to recognise an error page.
+* Endpoints come from Novita's answers, so every probe passes the outbound guard
+  (:mod:`clients.outbound_guard`) at connect time: a link-local or cloud-metadata target (or,
+  in strict mode, a private one) is final at once, unhealthy with the rule as its error.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import logging
 import math
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -38,7 +41,9 @@ from clients.endpoint_address import normalize_http_url, parse_tcp_endpoint
 from clients.endpoint_backoff import ProbeBackoff
 from clients.endpoint_gateway_page import looks_like_gateway_error_page
 from clients.endpoint_models import EndpointCheck, HealthReport, PortMapping
+from clients.guarded_connect import open_guarded_connection
 from clients.http_session import HttpSession
+from clients.outbound_guard import OutboundGuard, OutboundRefusedError, Resolver
 
 __all__ = [
     "DEFAULT_ATTEMPTS",
@@ -80,6 +85,11 @@ def _describe(what: str, exc: BaseException) -> str:
     return f"{what} ({type(exc).__name__}{': ' + detail if detail else ''})"[:200]
 
 
+def _refused(exc: OutboundRefusedError) -> _ProbeOutcome:
+    """A target the outbound guard refused: final, the rule as the error."""
+    return _ProbeOutcome(False, False, error=str(exc)[:200])
+
+
 def _classify_http(status: int, head: bytes) -> _ProbeOutcome:
     """Decide what an HTTP answer means for health (the retry rules of the module docstring)."""
     if 200 <= status <= 399:
@@ -101,6 +111,10 @@ class EndpointProber(HttpSession):
             fake one advanced by their fake ``sleep``.
         backoff: The wait schedule; ``ProbeBackoff()`` by default.
         rng: Randomness for jitter; tests may pass a seeded ``random.Random``.
+        strict_outbound: Also refuse targets on loopback, private and other non-public
+            addresses (link-local and cloud-metadata targets are refused in any case).
+        outbound_allow_list: Host names, addresses or CIDRs strict mode lets through.
+        resolver: Name resolution for the outbound guard; the system's by default.
 
     Example:
         >>> async def is_up(url: str) -> bool:  # doctest: +SKIP
@@ -119,8 +133,18 @@ class EndpointProber(HttpSession):
         clock: ClockFn | None = None,
         backoff: ProbeBackoff | None = None,
         rng: random.Random | None = None,
+        strict_outbound: bool = False,
+        outbound_allow_list: Sequence[str] = (),
+        resolver: Resolver | None = None,
     ) -> None:
-        super().__init__(user_agent=_USER_AGENT, timeout=timeout, transport=transport)
+        super().__init__(
+            user_agent=_USER_AGENT,
+            timeout=timeout,
+            transport=transport,
+            strict_outbound=strict_outbound,
+            outbound_allow_list=outbound_allow_list,
+            resolver=resolver,
+        )
         self._sleep: SleepFn = sleep or asyncio.sleep
         self._clock: ClockFn = clock or time.monotonic
         self._backoff = backoff or ProbeBackoff()
@@ -189,7 +213,7 @@ class EndpointProber(HttpSession):
         endpoint = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
         async def probe(time_limit: float) -> _ProbeOutcome:
-            return await _connect_once(host, port, time_limit)
+            return await _connect_once(self.guard, host, port, time_limit)
 
         return await self._check("tcp", endpoint, probe, attempts, deadline)
 
@@ -346,6 +370,8 @@ class EndpointProber(HttpSession):
                             if len(head) >= _BODY_PEEK_BYTES:
                                 break
                     return _classify_http(response.status_code, head[:_BODY_PEEK_BYTES])
+        except OutboundRefusedError as exc:
+            return _refused(exc)
         except (TimeoutError, httpx.TimeoutException) as exc:
             error = _describe(f"timed out after {time_limit:.3g} s", exc)
             return _ProbeOutcome(False, True, error=error)
@@ -358,11 +384,15 @@ class EndpointProber(HttpSession):
             return _ProbeOutcome(False, True, error=_describe("connection error", exc))
 
 
-async def _connect_once(host: str, port: int, time_limit: float) -> _ProbeOutcome:
-    """Open and close one TCP connection; any failure is worth another try."""
+async def _connect_once(
+    guard: OutboundGuard, host: str, port: int, time_limit: float
+) -> _ProbeOutcome:
+    """Open and close one TCP connection; any failure but a refusal is worth another try."""
     try:
         async with asyncio.timeout(time_limit):
-            _, writer = await asyncio.open_connection(host, port)
+            _, writer = await open_guarded_connection(guard, host, port)
+    except OutboundRefusedError as exc:
+        return _refused(exc)
     except TimeoutError as exc:  # before OSError: TimeoutError is one of its subclasses
         error = _describe(f"timed out after {time_limit:.3g} s", exc)
         return _ProbeOutcome(False, True, error=error)
@@ -383,6 +413,8 @@ async def check_endpoints(
     attempt_timeout: float = 5.0,
     transport: httpx.AsyncBaseTransport | None = None,
     sleep: SleepFn | None = None,
+    strict_outbound: bool = False,
+    outbound_allow_list: Sequence[str] = (),
 ) -> HealthReport:
     """Check port mappings with a prober of its own (see ``EndpointProber.check_endpoints``).
 
@@ -393,6 +425,8 @@ async def check_endpoints(
         attempt_timeout: Seconds allowed per probe.
         transport: An httpx transport for the http probes.
         sleep: Awaitable sleep between attempts (tests pass one that does not wait).
+        strict_outbound: Also refuse loopback, private and other non-public targets.
+        outbound_allow_list: Host names, addresses or CIDRs strict mode lets through.
 
     Returns:
         The ``HealthReport``.
@@ -404,5 +438,12 @@ async def check_endpoints(
         (True, [])
 
     """
-    async with EndpointProber(attempt_timeout, transport=transport, sleep=sleep) as prober:
+    prober = EndpointProber(
+        attempt_timeout,
+        transport=transport,
+        sleep=sleep,
+        strict_outbound=strict_outbound,
+        outbound_allow_list=outbound_allow_list,
+    )
+    async with prober:
         return await prober.check_endpoints(port_mappings, attempts=attempts, deadline=deadline)

@@ -2,7 +2,8 @@
 
 The webhook sender and the endpoint prober both talk to hosts they do not control: they share
 this way of holding a client, so both get the same rules (no redirects followed, a
-``User-Agent`` of their own, a per-attempt timeout) and the same misuse error.
+``User-Agent`` of their own, a per-attempt timeout, every connection through the outbound
+guard of :mod:`clients.outbound_guard`) and the same misuse error.
 
 Example:
     >>> import asyncio
@@ -11,6 +12,7 @@ Example:
     ...         return (await self.http.get(url)).status_code
     >>> async def main() -> int:
     ...     transport = httpx.MockTransport(lambda request: httpx.Response(204))
+    ...     # A transport of the caller's gets the guard's check before each request.
     ...     async with Pinger(user_agent="pinger/1", timeout=2.0, transport=transport) as p:
     ...         return await p.status("http://127.0.0.1:9/")
     >>> asyncio.run(main())
@@ -20,10 +22,14 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Self
 
 import httpx
+
+from clients.guarded_connect import guarded_transport
+from clients.outbound_guard import OutboundGuard, OutboundPolicy, Resolver
 
 __all__ = ["HttpSession"]
 
@@ -35,6 +41,10 @@ class HttpSession:
         user_agent: The ``User-Agent`` header of every request.
         timeout: Seconds allowed per attempt (connect, write, read each).
         transport: An httpx transport to use instead of the network (proxies, tests).
+        strict_outbound: Also refuse loopback, private and other non-public addresses
+            (link-local and cloud metadata addresses are refused in any case).
+        outbound_allow_list: Host names, addresses or CIDRs that strict mode lets through.
+        resolver: Name resolution for the guard; the system's by default.
 
     Redirects are never followed: a 3xx is an answer in itself for both users (a webhook
     must not be re-posted to wherever a 3xx points; a probe must not wander to other hosts).
@@ -52,10 +62,17 @@ class HttpSession:
         user_agent: str,
         timeout: float,
         transport: httpx.AsyncBaseTransport | None = None,
+        strict_outbound: bool = False,
+        outbound_allow_list: Sequence[str] = (),
+        resolver: Resolver | None = None,
     ) -> None:
         self._user_agent = user_agent
         self._timeout = timeout
         self._transport = transport
+        self.guard = OutboundGuard(
+            OutboundPolicy(strict=strict_outbound, allow_list=tuple(outbound_allow_list)),
+            resolver=resolver,
+        )
         self._client: httpx.AsyncClient | None = None
 
     @property
@@ -79,7 +96,7 @@ class HttpSession:
         """Open the HTTP client shared by every call."""
         self._client = httpx.AsyncClient(
             timeout=self._timeout,
-            transport=self._transport,
+            transport=guarded_transport(self.guard, self._transport),
             follow_redirects=False,
             headers={"User-Agent": self._user_agent},
         )

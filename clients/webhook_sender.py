@@ -8,7 +8,9 @@ webhook failure must never fail the business operation, and the caller keeps fai
 deliveries to send again later (with the same delivery id, so receivers can de-duplicate).
 
 Redirects are not followed: re-POSTing a signed body to wherever a 3xx points would hand it to
-a host the user never configured, so a 3xx is a final, undelivered answer.
+a host the user never configured, so a 3xx is a final, undelivered answer. Receivers pass the
+outbound guard (:mod:`clients.outbound_guard`) at connect time: a link-local or cloud-metadata
+receiver, or in strict mode a private one, is a failed delivery that says which rule refused it.
 
 The secret never leaves this module in clear: it is held as ``SecretStr``, unwrapped only to
 compute the HMAC, and scrubbed from every error string; logged URLs lose their query string
@@ -22,7 +24,7 @@ import logging
 import random
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
@@ -31,6 +33,7 @@ from pydantic import BaseModel, SecretStr
 from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_attempt
 
 from clients.http_session import HttpSession
+from clients.outbound_guard import OutboundRefusedError, Resolver
 from clients.webhook_payload import WebhookEvent
 from clients.webhook_retry_policy import WebhookRetryPolicy, is_retryable_status, policy_for
 from clients.webhook_signature import sign_webhook_body
@@ -144,6 +147,15 @@ class WebhookSender(HttpSession):
         transport: An httpx transport to use instead of the network (proxies, custom TLS).
         sleep: Awaitable sleep used between attempts; tests pass a recorder so nothing waits.
         rng: Randomness for jitter; tests may pass a seeded ``random.Random``.
+        strict_outbound: Also refuse receivers on loopback, private and other non-public
+            addresses (the ``WebhookSettings`` block's ``strict_outbound``). Link-local and
+            cloud-metadata receivers are refused in any case.
+        outbound_allow_list: Host names, addresses or CIDRs strict mode lets through
+            (the block's ``outbound_allow_list``).
+        resolver: Name resolution for the outbound guard; the system's by default.
+
+    A refused receiver is a failed delivery (one attempt, not retried, ``error`` naming the
+    rule), never an exception.
 
     Every attempt carries the same body, signature and ``X-Webhook-Delivery``; only
     ``X-Webhook-Timestamp`` changes, as it says when that attempt was sent.
@@ -164,8 +176,18 @@ class WebhookSender(HttpSession):
         transport: httpx.AsyncBaseTransport | None = None,
         sleep: SleepFn | None = None,
         rng: random.Random | None = None,
+        strict_outbound: bool = False,
+        outbound_allow_list: Sequence[str] = (),
+        resolver: Resolver | None = None,
     ) -> None:
-        super().__init__(user_agent=USER_AGENT, timeout=timeout, transport=transport)
+        super().__init__(
+            user_agent=USER_AGENT,
+            timeout=timeout,
+            transport=transport,
+            strict_outbound=strict_outbound,
+            outbound_allow_list=outbound_allow_list,
+            resolver=resolver,
+        )
         self._secret = _coerce_secret(secret)
         self._sleep: SleepFn = sleep or asyncio.sleep
         self._rng = rng
@@ -307,6 +329,9 @@ class WebhookSender(HttpSession):
             # large or badly encoded answer must not turn a delivered webhook into an error.
             async with http.stream("POST", url, content=body, headers=headers) as resp:
                 status = resp.status_code
+        except OutboundRefusedError as exc:
+            # A policy answer, not a network blip: another try would be refused the same way.
+            return _AttemptOutcome(False, False, error=str(exc)[:_MAX_ERROR_CHARS])
         except httpx.TimeoutException as exc:
             return _AttemptOutcome(False, True, error=self._describe("timed out", exc))
         except httpx.ConnectError as exc:

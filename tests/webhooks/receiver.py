@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -74,11 +75,16 @@ class RecordingSleep:
         self.waits.append(seconds)
 
 
-def start_receiver() -> tuple[Receiver, ThreadingHTTPServer]:
-    """Serve a new receiver on 127.0.0.1 (a free port) in a daemon thread."""
+def start_receiver(
+    tls: ssl.SSLContext | None = None,
+) -> tuple[Receiver, ThreadingHTTPServer]:
+    """Serve a new receiver on 127.0.0.1 (a free port) in a daemon thread; HTTPS with ``tls``."""
     ref: list[Receiver] = []
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(ref))
+    if tls is not None:
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     host, port = server.server_address[:2]
-    ref.append(Receiver(url=f"http://{host}:{port}/hooks/novita"))
+    scheme = "https" if tls is not None else "http"
+    ref.append(Receiver(url=f"{scheme}://{host}:{port}/hooks/novita"))
     threading.Thread(target=server.serve_forever, args=(0.02,), daemon=True).start()
     return ref[0], server
