@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import datetime
 import json
 import os
 import socket
@@ -56,7 +57,9 @@ from deployments.scale_postgres import (
 from deployments.scale_prefect import (
     DEFAULT_POOL,
     api_healthy,
+    crash_runs,
     deploy_all,
+    drain_pool,
     ensure_work_pool,
     online_workers,
     save_result_storage,
@@ -453,16 +456,18 @@ def up(config: ScaleConfig) -> dict[str, float]:
             "'default' (or pass --with-simulator for a local trial)"
         )
 
-    async def pool_and_results() -> tuple[bool, str]:
-        created = await ensure_work_pool(config.api_url, config.pool)
+    async def pool_and_results() -> tuple[str, str]:
+        outcome = await ensure_work_pool(config.api_url, config.pool)
         slug = await save_result_storage(config.api_url, config.results_dir)
-        return created, slug
+        return outcome, slug
 
-    created, results_block = asyncio.run(pool_and_results())
-    say(f"work pool {config.pool}: {'created' if created else 'exists'}")
+    outcome, results_block = asyncio.run(pool_and_results())
+    say(f"work pool {config.pool}: {outcome}")
     say(f"results: {config.results_dir} (block {results_block}, the server's default)")
     env = flow_run_env(config, results_block)
     started_at = time.monotonic()
+    # Heartbeats are stamped by the server's clock: same machine, a second of slack is plenty.
+    since = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=1)
     started = converge_workers(config, env)
     if config.deploy:
         deploy_env = {**env, "PREFECT_API_URL": config.api_url}
@@ -470,7 +475,11 @@ def up(config: ScaleConfig) -> dict[str, float]:
             config.project_root, deploy_env, config.log_dir / "deploy.log"
         )
         say(f"deployments: `prefect deploy --all` in {timings['deploy']:.1f} s")
-    asyncio.run(wait_for_workers(config.api_url, config.worker_names(), config.pool))
+    asyncio.run(
+        wait_for_workers(
+            config.api_url, config.worker_names(), config.pool, fresh=started, since=since
+        )
+    )
     timings["workers"] = time.monotonic() - started_at
     say(
         f"workers: {config.workers} online on {config.pool} "
@@ -504,8 +513,17 @@ def print_exports(config: ScaleConfig) -> None:
 # -- down / status -------------------------------------------------------------------------
 
 
-def down(config: ScaleConfig, drop_databases: bool = False) -> list[str]:
-    """Stop the workers, then the simulator, then the server; returns what was stopped.
+def down(
+    config: ScaleConfig, drop_databases: bool = False, drain_seconds: float = 60.0
+) -> list[str]:
+    """Drain the pool, stop the workers, then the simulator, then the server.
+
+    Draining pauses the work pool (``up`` resumes it) and waits up to ``drain_seconds`` for
+    the runs in flight to end; runs still going then lose their process with their worker
+    and are marked Crashed, rather than showing Running forever.
+
+    Returns:
+        What was stopped.
 
     Example:
         ```python
@@ -513,11 +531,19 @@ def down(config: ScaleConfig, drop_databases: bool = False) -> list[str]:
         ```
 
     """
+    leftovers: list[str] = []
+    if api_healthy(config.api_url):
+        if drain_seconds:
+            say(f"draining {config.pool}: no new runs; waiting up to {drain_seconds:g} s ...")
+        leftovers = asyncio.run(drain_pool(config.api_url, config.pool, drain_seconds))
     stopped = []
     for path in sorted(config.run_dir.glob(f"{config.worker_prefix}-*.pid")):
         name = path.stem
         if stop_background(config.run_dir, name, _worker_marker(name), WORKER_SIGNALS):
             stopped.append(name)
+    if leftovers and api_healthy(config.api_url):
+        asyncio.run(crash_runs(config.api_url, leftovers, "scale-down stopped its worker"))
+        say(f"marked Crashed: {len(leftovers)} run(s) still in flight when the workers stopped")
     if stop_background(config.run_dir, "simulator", SIMULATOR_MARKER):
         stopped.append("simulator")
     if stop_background(config.run_dir, "server", SERVER_MARKER, grace=20):
@@ -634,6 +660,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     down_parser.add_argument(
         "--drop-databases", action="store_true", help="also drop both PostgreSQL databases"
     )
+    down_parser.add_argument(
+        "--drain-seconds",
+        type=float,
+        default=60.0,
+        help="wait this long for runs in flight before stopping workers (default 60)",
+    )
     args = parser.parse_args(argv)
     if args.command == "up" and args.workers < 0:
         parser.error("--workers must be >= 0")
@@ -664,7 +696,11 @@ def main(argv: list[str] | None = None) -> int:
             )
             up(config)
         elif args.command == "down":
-            down(ScaleConfig.load(data_dir), drop_databases=args.drop_databases)
+            down(
+                ScaleConfig.load(data_dir),
+                drop_databases=args.drop_databases,
+                drain_seconds=args.drain_seconds,
+            )
         else:
             status(ScaleConfig.load(data_dir))
     except (RuntimeError, ValueError) as exc:

@@ -21,12 +21,14 @@ Prefect is imported lazily (``import prefect`` costs seconds), so ``scale status
 from __future__ import annotations
 
 import asyncio
+import datetime
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -34,7 +36,9 @@ __all__ = [
     "DEFAULT_POOL",
     "RESULTS_BLOCK",
     "api_healthy",
+    "crash_runs",
     "deploy_all",
+    "drain_pool",
     "ensure_work_pool",
     "online_workers",
     "prefect_executable",
@@ -160,30 +164,39 @@ def wait_until_healthy(
     raise RuntimeError(f"the Prefect server at {api_url} was not healthy within {timeout:g} s")
 
 
-async def ensure_work_pool(api_url: str, name: str = DEFAULT_POOL) -> bool:
-    """Create the ``process`` work pool ``name`` unless it exists; True when created.
+async def ensure_work_pool(api_url: str, name: str = DEFAULT_POOL) -> str:
+    """Create the ``process`` work pool ``name`` unless it exists.
+
+    A pool that a drain (:func:`drain_pool`) left paused is resumed.
+
+    Returns:
+        ``created``, ``exists`` or ``resumed``.
 
     Example:
         ```python
-        created = asyncio.run(ensure_work_pool("http://127.0.0.1:4200/api"))
+        outcome = asyncio.run(ensure_work_pool("http://127.0.0.1:4200/api"))
         ```
 
     """
     from prefect.client.orchestration import PrefectClient
-    from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.client.schemas.actions import WorkPoolCreate, WorkPoolUpdate
     from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
 
     async with PrefectClient(api_url) as client:
         try:
-            await client.read_work_pool(name)
-            return False
+            pool = await client.read_work_pool(name)
         except ObjectNotFound:
             pass
+        else:
+            if not pool.is_paused:
+                return "exists"
+            await client.update_work_pool(name, WorkPoolUpdate(is_paused=False))
+            return "resumed"
         try:
             await client.create_work_pool(WorkPoolCreate(name=name, type="process"))
         except ObjectAlreadyExists:  # another scale-up won the race
-            return False
-        return True
+            return "exists"
+        return "created"
 
 
 async def save_result_storage(api_url: str, folder: Path, name: str = RESULTS_BLOCK) -> str:
@@ -346,10 +359,96 @@ async def online_workers(api_url: str, pool: str = DEFAULT_POOL) -> dict[str, st
     return {w.name: str(getattr(w.status, "value", w.status)) for w in workers}
 
 
+async def drain_pool(api_url: str, pool: str = DEFAULT_POOL, within: float = 60.0) -> list[str]:
+    """Pause the pool (no new runs start) and wait for its runs in flight to end.
+
+    A worker stopped under a running flow run takes the run's process with it, and nothing
+    tells the server: the run would show Running forever. Draining first avoids that.
+
+    Args:
+        api_url: The server's API URL.
+        pool: The work pool.
+        within: Seconds to wait; 0 = just pause and report.
+
+    Returns:
+        Ids of the runs still pending or running when the wait ended.
+
+    Example:
+        ```python
+        leftovers = asyncio.run(drain_pool("http://127.0.0.1:4200/api", within=60))
+        ```
+
+    """
+    from prefect.client.orchestration import PrefectClient
+    from prefect.client.schemas.actions import WorkPoolUpdate
+    from prefect.exceptions import ObjectNotFound
+
+    async with PrefectClient(api_url) as client:
+        try:
+            await client.update_work_pool(pool, WorkPoolUpdate(is_paused=True))
+        except ObjectNotFound:
+            return []
+        deadline = time.monotonic() + within
+        while True:
+            active = await _runs_in_flight(client, pool)
+            if not active or time.monotonic() >= deadline:
+                return active
+            await asyncio.sleep(1.0)
+
+
+async def crash_runs(api_url: str, run_ids: list[str], message: str) -> None:
+    """Mark flow runs Crashed (their process is gone), so the UI stops showing them running.
+
+    Example:
+        ```python
+        asyncio.run(crash_runs(api_url, leftovers, "scale-down stopped its worker"))
+        ```
+
+    """
+    from prefect.client.orchestration import PrefectClient
+    from prefect.states import Crashed
+
+    async with PrefectClient(api_url) as client:
+        for run_id in run_ids:
+            await client.set_flow_run_state(run_id, Crashed(message=message), force=True)
+
+
+async def _runs_in_flight(client: Any, pool: str) -> list[str]:
+    from prefect.client.schemas.filters import (
+        FlowRunFilter,
+        FlowRunFilterState,
+        FlowRunFilterStateType,
+        WorkPoolFilter,
+        WorkPoolFilterName,
+    )
+    from prefect.client.schemas.objects import StateType
+
+    runs = await client.read_flow_runs(
+        work_pool_filter=WorkPoolFilter(name=WorkPoolFilterName(any_=[pool])),
+        flow_run_filter=FlowRunFilter(
+            state=FlowRunFilterState(
+                type=FlowRunFilterStateType(
+                    any_=[StateType.PENDING, StateType.RUNNING, StateType.CANCELLING]
+                )
+            )
+        ),
+    )
+    return [str(run.id) for run in runs]
+
+
 async def wait_for_workers(
-    api_url: str, names: list[str], pool: str = DEFAULT_POOL, within: float = 90.0
+    api_url: str,
+    names: list[str],
+    pool: str = DEFAULT_POOL,
+    within: float = 90.0,
+    fresh: Collection[str] = (),
+    since: datetime.datetime | None = None,
 ) -> float:
     """Wait until every named worker is ONLINE; returns the seconds it took.
+
+    A worker stopped a minute ago still shows ONLINE until its heartbeat goes stale, so the
+    workers in ``fresh`` (just started) only count once they sent a heartbeat after
+    ``since``.
 
     Raises:
         RuntimeError: Some were not online in time (their names are in the message).
@@ -360,12 +459,28 @@ async def wait_for_workers(
         ```
 
     """
+    from prefect.client.orchestration import PrefectClient
+    from prefect.exceptions import ObjectNotFound
+
     started = time.monotonic()
     missing = list(names)
-    while time.monotonic() - started < within:
-        seen = await online_workers(api_url, pool)
-        missing = [n for n in names if seen.get(n) != "ONLINE"]
-        if not missing:
-            return time.monotonic() - started
-        await asyncio.sleep(1.0)
+    async with PrefectClient(api_url) as client:
+        while time.monotonic() - started < within:
+            try:
+                workers = {w.name: w for w in await client.read_workers_for_work_pool(pool)}
+            except ObjectNotFound:
+                workers = {}
+            missing = [n for n in names if not _online(workers.get(n), n in fresh, since)]
+            if not missing:
+                return time.monotonic() - started
+            await asyncio.sleep(1.0)
     raise RuntimeError(f"workers not online after {within:g} s: {', '.join(missing)}")
+
+
+def _online(worker: Any, fresh: bool, since: datetime.datetime | None) -> bool:
+    if worker is None or str(getattr(worker.status, "value", worker.status)) != "ONLINE":
+        return False
+    if not fresh or since is None:
+        return True
+    beat = worker.last_heartbeat_time
+    return beat is not None and beat >= since
