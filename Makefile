@@ -55,3 +55,18 @@ register-blocks: install ## register the project's block types with the Prefect 
 
 clean:
 	rm -rf $(BOOT) $(VENV) .pytest_cache .ruff_cache
+
+# -- Running at scale: Prefect server on PostgreSQL, N process workers (deployments/scale.py)
+WORKERS    ?= 3
+SCALE_ARGS ?=
+
+.PHONY: scale-up scale-down scale-status
+
+scale-up: install ## PostgreSQL-backed Prefect server, deployments, $(WORKERS) workers (SCALE_ARGS=--with-simulator)
+	$(VENV)/bin/python -m deployments.scale up --workers $(WORKERS) $(SCALE_ARGS)
+
+scale-down: install ## stop the workers, the simulator and the server that scale-up started
+	$(VENV)/bin/python -m deployments.scale down
+
+scale-status: install ## what scale-up started and whether it runs
+	$(VENV)/bin/python -m deployments.scale status
