@@ -1,4 +1,8 @@
-"""The per-second rate cap and the request stats: exact in unit tests, then over HTTP."""
+"""The per-second rate cap and the request stats: exact in unit tests, then over HTTP.
+
+The HTTP tests are marked ``integration`` (a served simulator, ~4 s in all); the limiter and
+the counters alone are plain unit tests.
+"""
 
 from __future__ import annotations
 
@@ -110,6 +114,7 @@ def test_stats_keep_a_bounded_number_of_seconds() -> None:
 # -- over HTTP -------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 async def test_sixty_concurrent_requests_under_a_limit_of_twenty(sim: SimulatorServer) -> None:
     sim.set_rate_limit(20)
     headers = {"Authorization": f"Bearer {sim.api_key}"}
@@ -140,6 +145,7 @@ async def test_sixty_concurrent_requests_under_a_limit_of_twenty(sim: SimulatorS
     assert sim.snapshot()["faults"]["rateLimit"]["refused"] == len(refused)
 
 
+@pytest.mark.integration
 def test_sustained_hammering_never_gets_more_than_the_limit_per_second(
     sim: SimulatorServer,
 ) -> None:
@@ -169,6 +175,7 @@ def test_sustained_hammering_never_gets_more_than_the_limit_per_second(
     assert set(stats["byPath"]) == {"/products", "/gpu/instances"}
 
 
+@pytest.mark.integration
 def test_precise_retry_after_lets_a_patient_client_through(
     sim: SimulatorServer, api: httpx.Client, admin: httpx.Client
 ) -> None:
@@ -186,6 +193,7 @@ def test_precise_retry_after_lets_a_patient_client_through(
     assert api.get("/clusters").status_code == 200
 
 
+@pytest.mark.integration
 def test_latency_applies_to_refused_requests_too(sim: SimulatorServer, api: httpx.Client) -> None:
     sim.set_rate_limit(1)
     sim.set_latency(80)
@@ -195,6 +203,7 @@ def test_latency_applies_to_refused_requests_too(sim: SimulatorServer, api: http
     assert time.monotonic() - started >= 0.08
 
 
+@pytest.mark.integration
 def test_admin_and_endpoints_are_neither_capped_nor_counted(
     sim: SimulatorServer, api: httpx.Client, admin: httpx.Client, web: httpx.Client
 ) -> None:
@@ -208,6 +217,7 @@ def test_admin_and_endpoints_are_neither_capped_nor_counted(
     assert (stats["total"], stats["served"], stats["limited"]) == (2, 1, 1)
 
 
+@pytest.mark.integration
 def test_rate_cap_over_admin_reset_and_clear(
     sim: SimulatorServer, api: httpx.Client, admin: httpx.Client
 ) -> None:
@@ -236,6 +246,7 @@ def test_rate_cap_over_admin_reset_and_clear(
     assert sim.request_stats()["total"] == 1
 
 
+@pytest.mark.integration
 def test_cli_options_cap_the_api_and_add_latency() -> None:
     proc = subprocess.Popen(
         [
@@ -276,6 +287,7 @@ def test_cli_options_cap_the_api_and_add_latency() -> None:
         proc.wait(timeout=10)
 
 
+@pytest.mark.integration
 def test_cli_rejects_bad_rate_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert parse_args(["--rate-limit", "20", "--rate-burst", "5"]).rate_burst == 5
     for argv in (["--rate-limit", "-1"], ["--rate-burst", "2"], ["--latency-ms", "-5"]):
