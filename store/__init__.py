@@ -20,6 +20,7 @@ from store.errors import (
     StoreError,
 )
 from store.instances import InstanceRepository
+from store.journal import InstanceStep, OperationEntry, RecordChange, StepOutcome
 from store.models import (
     DeliveryStatus,
     DesiredState,
@@ -44,13 +45,17 @@ __all__ = [
     "InstanceConflictError",
     "InstanceNotFoundError",
     "InstanceRepository",
+    "InstanceStep",
     "LifecycleStatus",
     "ManagedInstance",
     "Operation",
+    "OperationEntry",
     "OperationKind",
     "OperationOutcome",
     "OperationRepository",
+    "RecordChange",
     "StateStore",
+    "StepOutcome",
     "StoreError",
     "StoreTransaction",
     "WebhookDelivery",

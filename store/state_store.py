@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from store.engine import create_engine, session_factories
 from store.instances import InstanceRepository
+from store.journal import InstanceStep, StepOutcome, write_step
 from store.models import (
     DeliveryStatus,
     DesiredState,
@@ -352,6 +353,26 @@ class StateStore:
         """
         async with self.transaction() as tx:
             return await tx.instances.replace_instance_id(old_id, new_id, **fields)
+
+    async def apply_step(self, step: InstanceStep) -> StepOutcome:
+        """Write one step of an operation (claim, status, desired state, history) at once.
+
+        Everything the step names lands in one transaction, or nothing does; a claim
+        (``change.expect_status``) that another writer won applies nothing and appends
+        ``step.otherwise`` instead of ``step.operation``. See ``store.journal``.
+
+        Example:
+            >>> from store.journal import OperationEntry, RecordChange
+            >>> async def main(store: StateStore) -> None:
+            ...     done = await store.apply_step(InstanceStep(
+            ...         instance_id="0123456789abcdef",
+            ...         change=RecordChange(expect_status={"ready"}, status="stopping"),
+            ...         operation=OperationEntry(kind="stop", outcome="started")))
+            ...     print(done.applied)
+
+        """
+        async with self.transaction() as tx:
+            return await write_step(tx.instances, tx.operations, step)
 
     # ----------------------------------------------------------------- operations
 
