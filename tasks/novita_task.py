@@ -1,4 +1,11 @@
-"""How every Novita task is declared: retries for transient failures, caching only for reads."""
+"""How every Novita task is declared: one task run per operation, caching only for reads.
+
+Transient failures (408, 429, 5xx, timeouts, lost connections) are retried in ONE place, the
+Novita client (``clients.novita.retry``: its ``RetryPolicy`` states the attempts and waits of
+every operation, honours ``Retry-After`` and knows that a create may not be repeated
+blindly). A Novita task therefore never retries on top of it: with both, a call failing with
+503 reached Novita attempts × task runs times (4 × 3 = 12) and waited for both backoffs.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +16,8 @@ from typing import Any
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 from prefect.context import TaskRunContext
-from prefect.tasks import exponential_backoff
 from prefect.utilities.hashing import hash_objects
 
-from tasks.retry_condition import retry_if_retryable
-
-TASK_RETRIES = 2
-"""Task-level retries on top of the client's own (which already absorb short blips)."""
-
-TASK_RETRY_BACKOFF_SECONDS = 2.0
 CLIENT_PARAMETERS = frozenset({"client", "prober", "sender"})
 """Parameters that carry live objects (connections, secrets): never part of a cache key."""
 
@@ -42,15 +42,12 @@ def novita_read_cache_key(context: TaskRunContext, parameters: dict[str, Any]) -
 
 
 def novita_task(
-    name: str,
-    *,
-    cache_ttl: datetime.timedelta | None = None,
-    retries: int = TASK_RETRIES,
+    name: str, *, cache_ttl: datetime.timedelta | None = None
 ) -> Callable[[Callable[..., Any]], Any]:
-    """Declare a Prefect task wrapping one Novita operation.
+    """Declare a Prefect task wrapping one Novita operation (no task-level retries).
 
     Reads pass `cache_ttl` and are cached per account for that long; mutations leave it out
-    and are never cached nor persisted. Retries follow the client's error classes.
+    and are never cached nor persisted. Retries are the client's (see the module docstring).
 
     Example:
         ```python
@@ -60,13 +57,7 @@ def novita_task(
         ```
 
     """
-    options: dict[str, Any] = {
-        "name": name,
-        "retries": retries,
-        "retry_delay_seconds": exponential_backoff(backoff_factor=TASK_RETRY_BACKOFF_SECONDS),
-        "retry_jitter_factor": 0.5,
-        "retry_condition_fn": retry_if_retryable,
-    }
+    options: dict[str, Any] = {"name": name, "retries": 0}
     if cache_ttl is not None:
         options |= {
             "cache_key_fn": novita_read_cache_key,

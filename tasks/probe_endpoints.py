@@ -15,11 +15,15 @@ async def probe_endpoints(
     port_mappings: list[PortMapping],
     deadline_seconds: float = 180.0,
     attempts: int = 10,
+    strict_outbound: bool = False,
+    outbound_allow_list: list[str] | None = None,
 ) -> HealthReport:
     """Check every port mapping until healthy, the attempts run out, or the deadline passes.
 
     Healthy = every checked endpoint answers (http 200-399 without a gateway error page, tcp
-    accepts); an instance with no ports is healthy. Retries and backoff live in the prober.
+    accepts); an instance with no ports is healthy. Retries and backoff live in the prober;
+    targets are checked by its outbound guard (`strict_outbound`: private ranges too, except
+    the allow-list).
 
     Example:
         ```python
@@ -29,7 +33,9 @@ async def probe_endpoints(
     """
     logger = get_run_logger()
     mappings = [m.model_dump(include={"port", "endpoint", "type"}) for m in port_mappings]
-    async with EndpointProber() as prober:
+    async with EndpointProber(
+        strict_outbound=strict_outbound, outbound_allow_list=outbound_allow_list or ()
+    ) as prober:
         report = await prober.check_endpoints(
             mappings, attempts=attempts, deadline=deadline_seconds
         )

@@ -10,6 +10,19 @@ proves Novita did not act (connection refused, connect/pool timeout, 429, 408, 5
 timeout or a 500/502/504 after a create is raised at once, with a message saying the instance
 may exist, because a blind retry could rent two GPUs.
 
+The retry budget of one Novita operation. These are the ONLY retries of a Novita call:
+Prefect tasks add none (``tasks/novita_task.py``), so attempts never multiply.
+
+    attempts       4 HTTP requests at most (``max_attempts``), create included, but a
+                   create only retries after errors proving Novita did not act
+    waits          0.5 s, 1 s, 2 s between them (each ±50 % jitter, ``max_wait`` 20 s),
+                   or exactly what ``Retry-After`` says, up to ``max_retry_after`` (60 s)
+    longest wait   no retry starts whose wait would end past ``budget_seconds`` (120 s)
+                   after the first attempt; each attempt has its own overall deadline
+                   (``NovitaClient(request_deadline=30)``), so one operation ends within
+                   about 150 s, and within about 5.3 s of waiting when Novita answers
+                   503 at once (0.75 + 1.5 + 3 s at most)
+
 Example:
     >>> policy = RetryPolicy(max_attempts=3, initial_wait=1.0, jitter=0)
     >>> [policy.backoff(attempt) for attempt in (1, 2)]
