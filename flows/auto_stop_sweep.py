@@ -1,38 +1,36 @@
 """The `auto-stop-sweep` flow: stop running machines nobody used for longer than their threshold.
 
 One store query and ONE paginated Novita list call give the whole fleet; the rules of
-`flows/auto_stop_rules.py` decide in memory which instances are idle; only those get tasks
-(re-read, stop, wait for exited), at most `AUTO_STOP_CONCURRENCY` at a time, each failure
+`flows/sweeps/auto_stop/rules.py` decide in memory which instances are idle; only those get
+tasks (re-read, stop, wait for exited), at most `AUTO_STOP_CONCURRENCY` at a time, each failure
 caught into the report so one instance never stops the sweep. A dry run reports without
 stopping anything. The report is returned and published as the `auto-stop-sweep-report`
 table artifact.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` in flow modules: a served flow's parameter types
+# must resolve in the process that runs it (see flows/common/parameters.py).
 
 from typing import Annotated
 
-from prefect import flow, get_run_logger
-from pydantic import BaseModel, Field
+from prefect import flow
+from pydantic import Field
 
-from flows.auto_stop_action import AutoStop
-from flows.auto_stop_rules import IdleInstance, plan_auto_stop
-from flows.flow_resources import FlowResources, open_flow_resources
-from flows.provision_parameters import CredentialsBlock, PoliciesBlock, WebhookSettingsBlock
-from flows.sweep_report import (
-    InstanceError,
-    SkippedInstance,
-    SweepRow,
-    act_on_each,
-    publish_sweep_table,
+from flows.common.parameters import CredentialsBlock, PoliciesBlock, WebhookSettingsBlock
+from flows.common.resources import open_flow_resources
+from flows.sweeps.auto_stop.report import (
+    REPORT_KEY,
+    AutoStopReport,
+    log_plan,
+    report_rows,
+    stop_all,
 )
+from flows.sweeps.auto_stop.rules import plan_auto_stop
+from flows.sweeps.report import publish_sweep_report
 from store import utc_now
 from tasks.novita_instances import list_instances
 
-AUTO_STOP_CONCURRENCY = 5
-"""Idle instances stopped at once (each: re-read, stop, poll until exited)."""
-
-REPORT_KEY = "auto-stop-sweep-report"
+__all__ = ["REPORT_KEY", "AutoStopReport", "auto_stop_sweep"]
 
 InactivityMinutes = Annotated[
     int | None,
@@ -43,73 +41,6 @@ InactivityMinutes = Annotated[
         "own auto_stop_minutes keep it); empty = the policies' auto_stop_minutes (20)",
     ),
 ]
-
-
-class AutoStopReport(BaseModel):
-    """What `auto-stop-sweep` returns (and publishes as the `auto-stop-sweep-report` table)."""
-
-    checked: int = Field(description="Instances looked at: managed records + running unmanaged")
-    eligible: list[IdleInstance] = Field(
-        default_factory=list, description="Idle for at least their threshold when decided"
-    )
-    stopped: list[str] = Field(default_factory=list, description="Ids stopped by this run")
-    skipped: list[SkippedInstance] = Field(default_factory=list)
-    errors: list[InstanceError] = Field(default_factory=list)
-    dry_run: bool
-    threshold_minutes: int = Field(description="The default threshold this run applied")
-
-
-async def _stop_all(res: FlowResources, idle: list[IdleInstance], report: AutoStopReport) -> None:
-    logger = get_run_logger()
-
-    async def stop(candidate: IdleInstance) -> None:
-        await AutoStop(res, candidate).run()
-
-    done = await act_on_each(
-        idle, AUTO_STOP_CONCURRENCY, stop, "Auto-stop", report.skipped, report.errors
-    )
-    for candidate, _ in done:
-        logger.info(
-            "Auto-stopped %s (%s): idle %g min, threshold %d min",
-            candidate.name,
-            candidate.instance_id,
-            candidate.idle_minutes,
-            candidate.threshold_minutes,
-        )
-        report.stopped.append(candidate.instance_id)
-
-
-def _rows(report: AutoStopReport) -> list[SweepRow]:
-    stopped = set(report.stopped)
-    failed = {e.instance_id: e.error for e in report.errors}
-    rows: list[SweepRow] = []
-    for idle in report.eligible:
-        if idle.instance_id in stopped:
-            decision = "stopped"
-        elif idle.instance_id in failed:
-            decision = "error"
-        elif report.dry_run:
-            decision = "would stop (dry run)"
-        else:
-            continue  # left alone after the re-read: listed with the skipped ones
-        detail = (
-            f"idle {idle.idle_minutes:g} min, threshold {idle.threshold_minutes} min"
-            + ("" if idle.managed else ", unmanaged")
-            + (f"; {failed[idle.instance_id]}" if idle.instance_id in failed else "")
-        )
-        rows.append(
-            SweepRow(
-                instance_id=idle.instance_id,
-                name=idle.name or "-",
-                decision=decision,
-                detail=detail,
-            )
-        )
-    rows += [
-        SweepRow(instance_id=s.instance_id, name=s.name or "-", decision="skipped", detail=s.reason)
-        for s in report.skipped
-    ]
-    return rows
 
 
 @flow(name="auto-stop-sweep", persist_result=True)
@@ -157,7 +88,6 @@ async def auto_stop_sweep(
         ```
 
     """
-    logger = get_run_logger()
     async with open_flow_resources(
         credentials_block, webhook_settings_block, policies_block
     ) as res:
@@ -166,30 +96,9 @@ async def auto_stop_sweep(
         )
         records = await res.store.list_instances()
         live = await list_instances(res.client)
-        plan = plan_auto_stop(records, live, utc_now(), threshold, include_unmanaged)
-        logger.info(
-            "Checked %d instance(s) (%d managed, Novita lists %d): %d idle, default threshold "
-            "%d min%s",
-            plan.checked,
-            len(records),
-            len(live),
-            len(plan.idle),
-            threshold,
-            " (dry run)" if dry_run else "",
-        )
-        for skipped in plan.skipped:
-            logger.info("Skip %s (%s): %s", skipped.name, skipped.instance_id, skipped.reason)
-        for idle in plan.idle:
-            logger.info(
-                "%s %s (%s): idle %g min since %s, threshold %d min%s",
-                "Would stop" if dry_run else "Stop",
-                idle.name,
-                idle.instance_id,
-                idle.idle_minutes,
-                idle.last_used_at.isoformat(timespec="seconds"),
-                idle.threshold_minutes,
-                "" if idle.managed else " (unmanaged)",
-            )
+        now = utc_now()
+        plan = plan_auto_stop(records, live, now, threshold, include_unmanaged)
+        log_plan(plan, len(records), len(live), threshold, dry_run)
         report = AutoStopReport(
             checked=plan.checked,
             eligible=plan.idle,
@@ -198,13 +107,6 @@ async def auto_stop_sweep(
             threshold_minutes=threshold,
         )
         if not dry_run and plan.idle:
-            await _stop_all(res, plan.idle, report)
-    summary = (
-        f"Auto-stop sweep{' (dry run)' if dry_run else ''}: {report.checked} checked, "
-        f"{len(report.eligible)} idle, {len(report.stopped)} stopped, "
-        f"{len(report.skipped)} skipped, {len(report.errors)} error(s); default threshold "
-        f"{threshold} min."
-    )
-    await publish_sweep_table(REPORT_KEY, _rows(report), summary)
-    logger.info(summary)
+            await stop_all(res, plan.idle, report, now)
+    await publish_sweep_report(REPORT_KEY, report_rows(report), report.summary())
     return report

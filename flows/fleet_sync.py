@@ -2,75 +2,30 @@
 
 Scheduled every 10 minutes, one run at a time. It reads the store, then Novita's whole
 instance list in ONE task (all pages), decides every change in bulk
-(`flows/fleet_reconcile.py`) and writes only the records that moved. Then it sends again the
-owner webhooks that are due (`flows/webhook_redelivery.py`) and publishes the `novita-fleet`
-table (`flows/fleet_table.py`). Novita instances the store does not manage are reported and
-listed in the table, never touched. Nothing is ever asked of Novita beyond the list: fleet-sync
-corrects the record, the sweeps and lifecycle flows act.
+(`flows/fleet/rules/reconciliation.py`) and writes only the records that moved. Then it
+sends again the owner webhooks that are due (`flows/fleet/redelivery.py`) and publishes the
+`novita-fleet` table (`flows/fleet/table.py`). Novita instances the store does not manage
+are reported and listed in the table, never touched. Nothing is ever asked of Novita beyond
+the list: fleet-sync corrects the record, the sweeps and lifecycle flows act.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` in flow modules: a served flow's parameter types
+# must resolve in the process that runs it (see flows/common/parameters.py).
 
 from typing import Annotated
 
 from prefect import flow, get_run_logger
-from pydantic import BaseModel, Field
+from pydantic import Field
 
 from clients.novita import Instance, NovitaError
-from flows.fleet_reconcile import (
-    BUSY,
-    StatusChange,
-    abandoned_after,
-    apply_changes,
-    plan_reconciliation,
-)
-from flows.fleet_table import publish_fleet_table, unmanaged_instances
-from flows.flow_activity import FlowActivity, busy_flow_activity
-from flows.flow_resources import FlowResources, open_flow_resources
-from flows.provision_parameters import CredentialsBlock, PoliciesBlock, WebhookSettingsBlock
-from flows.webhook_redelivery import RedeliveryOutcome, redeliver_due_webhooks
-from store import LifecycleStatus, utc_now
-from tasks.novita_instances import list_instances
+from flows.common.parameters import CredentialsBlock, PoliciesBlock, WebhookSettingsBlock
+from flows.common.resources import open_flow_resources
+from flows.fleet.reconcile import reconcile_fleet
+from flows.fleet.redelivery import RedeliveryOutcome, redeliver_due_webhooks
+from flows.fleet.report import FleetSyncReport, UnmanagedInstance
+from flows.fleet.table import publish_fleet_table
 
-
-class UnmanagedInstance(BaseModel):
-    """A Novita instance of the account that the store does not manage (left alone)."""
-
-    instance_id: str
-    name: str
-    status: str = Field(description="Novita's status")
-    region: str | None = None
-
-
-class FleetSyncReport(BaseModel):
-    """What `fleet-sync` returns.
-
-    Example:
-        >>> FleetSyncReport(checked=0).marked_deleted
-        []
-
-    """
-
-    checked: int = Field(description="Managed (non-deleted) records compared with Novita")
-    changed: list[StatusChange] = Field(
-        default_factory=list, description="Records whose status followed Novita: from → to"
-    )
-    marked_deleted: list[str] = Field(
-        default_factory=list, description="Instance ids found gone from Novita, now deleted"
-    )
-    unmanaged: list[UnmanagedInstance] = Field(
-        default_factory=list, description="Novita instances not managed here (untouched)"
-    )
-    redelivered: list[str] = Field(
-        default_factory=list, description="Delivery ids delivered late by this run"
-    )
-    still_failing: list[str] = Field(
-        default_factory=list, description="Delivery ids that failed again (due later)"
-    )
-    given_up: list[str] = Field(
-        default_factory=list, description="Delivery ids out of attempts: no more retries"
-    )
-    fleet_table_published: bool = False
+__all__ = ["FleetSyncReport", "UnmanagedInstance", "fleet_sync"]
 
 
 MaxRedeliveries = Annotated[
@@ -79,38 +34,6 @@ MaxRedeliveries = Annotated[
 RedeliverWebhooks = Annotated[
     bool, Field(description="Send again the owner webhooks that failed and are due")
 ]
-
-
-async def _reconcile(res: FlowResources) -> tuple[FleetSyncReport, list[Instance]]:
-    """Store first, then Novita's list; decide in bulk, write only what moved."""
-    records = await res.store.list_instances()
-    live = await list_instances(res.client)
-    live_by_id = {instance.id: instance for instance in live}
-    now, grace = utc_now(), abandoned_after(res.policies.readiness_deadline_minutes)
-    # Ask Prefect only about busy records that would move if nobody were acting on them.
-    busy = [r for r in records if r.status in BUSY]
-    would_move = plan_reconciliation(
-        busy, live_by_id, now, grace, FlowActivity(ended=frozenset(r.instance_id for r in busy))
-    )
-    candidates = {c.instance_id for c in would_move}
-    activity = await busy_flow_activity(res.store, [r for r in busy if r.instance_id in candidates])
-    changes = plan_reconciliation(records, live_by_id, now, grace, activity)
-    applied = await apply_changes(res, changes, {r.instance_id: r for r in records})
-    report = FleetSyncReport(
-        checked=len(records),
-        changed=applied,
-        marked_deleted=[c.instance_id for c in applied if c.to_status is LifecycleStatus.DELETED],
-        unmanaged=[
-            UnmanagedInstance(
-                instance_id=i.id,
-                name=i.name,
-                status=i.status_raw,
-                region=i.cluster_name or i.cluster_id,
-            )
-            for i in unmanaged_instances(records, live)
-        ],
-    )
-    return report, live
 
 
 @flow(name="fleet-sync", persist_result=True)
@@ -157,7 +80,7 @@ async def fleet_sync(
         listing_error: NovitaError | None = None
         live: list[Instance] | None = None
         try:
-            report, live = await _reconcile(res)
+            report, live = await reconcile_fleet(res)
         except NovitaError as exc:
             logger.error("Novita could not be listed; nothing reconciled: %s", exc)
             listing_error, report = exc, FleetSyncReport(checked=0)

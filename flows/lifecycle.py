@@ -16,27 +16,33 @@ mark-instance-used refuses them, since there is no record whose last use could m
 
 Refusals (`OperationRefusedError`: start while running or while a start is in progress,
 stop during a start, anything on a deleted instance) end the flow run Failed with a message
-saying why; nothing is asked of Novita then. The steps live in `flows/instance_start.py`,
-`flows/instance_stop.py` and `flows/instance_delete.py`; the lookup by id or name in
-`flows/instance_lookup.py`.
+saying why; nothing is asked of Novita then. The steps live in `flows/instances/`.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` in flow modules: a served flow's parameter types
+# must resolve in the process that runs it (see flows/common/parameters.py).
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated
 
-from prefect import flow, get_run_logger
-from pydantic import BaseModel, Field
+from prefect import flow
+from pydantic import Field
 
-from flows.flow_resources import FlowResources, open_flow_resources
-from flows.instance_delete import DeleteResult, Deletion
-from flows.instance_lookup import check_selector, find_target
-from flows.instance_start import StartResult, Startup
-from flows.instance_stop import Shutdown, StopResult
-from flows.lifecycle_errors import OperationRefusedError
-from flows.provision_parameters import INSTANCE_NAME_PATTERN
-from store import LifecycleStatus, OperationKind, OperationOutcome, utc_now
+from flows.common.parameters import (
+    CredentialsBlock,
+    InstanceIdParam,
+    NameParam,
+    OperationDeadline,
+    PoliciesBlock,
+    WaitUntilReady,
+    WebhookSettingsBlock,
+)
+from flows.common.resources import open_flow_resources
+from flows.instances.delete import DeleteResult, Deletion
+from flows.instances.lookup import check_selector, open_target
+from flows.instances.mark_used import MarkUsedResult, mark_used, signal_time
+from flows.instances.start import StartResult, Startup
+from flows.instances.stop import Shutdown, StopResult
 
 __all__ = [
     "DeleteResult",
@@ -49,53 +55,16 @@ __all__ = [
     "stop_instance_flow",
 ]
 
-MARK_USED_CLOCK_SKEW = timedelta(minutes=5)
-"""A use signal may be this far ahead of our clock; further ahead is refused as a mistake
-(a last use in the future would keep the instance from ever being auto-stopped)."""
-
-InstanceIdParam = Annotated[
-    str | None,
-    Field(
-        min_length=1,
-        max_length=64,
-        pattern=r"^[A-Za-z0-9_-]+$",
-        description="Novita instance id (give this or name, not both)",
-    ),
-]
-NameParam = Annotated[
-    str | None,
-    Field(
-        min_length=1,
-        max_length=100,
-        pattern=INSTANCE_NAME_PATTERN,
-        description="Instance name (give this or instance_id, not both)",
-    ),
-]
-DeadlineParam = Annotated[
-    float, Field(gt=0, le=240, description="Fail when not done within this many minutes")
-]
-CredentialsParam = Annotated[
-    str | None, Field(description="Saved NovitaCredentials block (default: env)")
-]
-WebhookSettingsParam = Annotated[
-    str | None, Field(description="Saved WebhookSettings block (default: env)")
-]
-PoliciesParam = Annotated[
-    str | None, Field(description="Saved NovitaPolicies block (default: built-ins)")
-]
-
 
 @flow(name="start-instance", persist_result=True)
 async def start_instance_flow(
     instance_id: InstanceIdParam = None,
     name: NameParam = None,
-    wait_until_ready: Annotated[
-        bool, Field(description="Wait for running + healthy endpoints before returning")
-    ] = True,
-    deadline_minutes: DeadlineParam = 10,
-    credentials_block: CredentialsParam = None,
-    webhook_settings_block: WebhookSettingsParam = None,
-    policies_block: PoliciesParam = None,
+    wait_until_ready: WaitUntilReady = True,
+    deadline_minutes: OperationDeadline = 10,
+    credentials_block: CredentialsBlock = None,
+    webhook_settings_block: WebhookSettingsBlock = None,
+    policies_block: PoliciesBlock = None,
 ) -> StartResult:
     """Start a stopped (exited or failed) instance and bring it back to ready.
 
@@ -112,16 +81,13 @@ async def start_instance_flow(
         import asyncio
         from flows.lifecycle import start_instance_flow
 
-        result = asyncio.run(start_instance_flow(name="trainer-1"))
-        print(result.status, result.connection_details)
+        result = asyncio.run(start_instance_flow(name="trainer-1", wait_until_ready=False))
+        print(result.status)  # "starting": the run ended once Novita accepted the start
         ```
 
     """
-    check_selector(instance_id, name)
-    async with open_flow_resources(
-        credentials_block, webhook_settings_block, policies_block
-    ) as res:
-        target = await find_target(res, instance_id, name)
+    blocks = (credentials_block, webhook_settings_block, policies_block)
+    async with open_target(instance_id, name, *blocks) as (res, target):
         return await Startup(res, target, wait_until_ready, deadline_minutes).run()
 
 
@@ -132,16 +98,17 @@ async def stop_instance_flow(
     force: Annotated[
         bool, Field(description="Stop even while a start, provisioning or migration runs")
     ] = False,
-    deadline_minutes: DeadlineParam = 10,
-    credentials_block: CredentialsParam = None,
-    webhook_settings_block: WebhookSettingsParam = None,
-    policies_block: PoliciesParam = None,
+    deadline_minutes: OperationDeadline = 10,
+    credentials_block: CredentialsBlock = None,
+    webhook_settings_block: WebhookSettingsBlock = None,
+    policies_block: PoliciesBlock = None,
 ) -> StopResult:
     """Stop an instance and wait until Novita reports it exited.
 
     Already stopped (our status stopped/exited and Novita says exited) is a no-op that says
     so (`already_stopped=True`, no stop call, no webhook). Otherwise: stop, wait for exited,
     status `stopped` with `stopped_at`, desired state `stopped`, history, `instance.stopped`.
+    Of two stops at once, one acts and the other is refused.
 
     Example:
         ```python
@@ -149,15 +116,14 @@ async def stop_instance_flow(
         from flows.lifecycle import stop_instance_flow
 
         result = asyncio.run(stop_instance_flow(instance_id="0123456789abcdef"))
-        print(result.already_stopped, result.stopped_at)
+        if result.already_stopped:
+            print("no stop call was needed")
+        print(result.stopped_at)
         ```
 
     """
-    check_selector(instance_id, name)
-    async with open_flow_resources(
-        credentials_block, webhook_settings_block, policies_block
-    ) as res:
-        target = await find_target(res, instance_id, name)
+    blocks = (credentials_block, webhook_settings_block, policies_block)
+    async with open_target(instance_id, name, *blocks) as (res, target):
         return await Shutdown(res, target, deadline_minutes, force).run()
 
 
@@ -165,10 +131,10 @@ async def stop_instance_flow(
 async def delete_instance_flow(
     instance_id: InstanceIdParam = None,
     name: NameParam = None,
-    deadline_minutes: DeadlineParam = 10,
-    credentials_block: CredentialsParam = None,
-    webhook_settings_block: WebhookSettingsParam = None,
-    policies_block: PoliciesParam = None,
+    deadline_minutes: OperationDeadline = 10,
+    credentials_block: CredentialsBlock = None,
+    webhook_settings_block: WebhookSettingsBlock = None,
+    policies_block: PoliciesBlock = None,
 ) -> DeleteResult:
     """Delete an instance for good and wait until Novita has removed it.
 
@@ -185,24 +151,9 @@ async def delete_instance_flow(
         ```
 
     """
-    check_selector(instance_id, name)
-    async with open_flow_resources(
-        credentials_block, webhook_settings_block, policies_block
-    ) as res:
-        target = await find_target(res, instance_id, name)
+    blocks = (credentials_block, webhook_settings_block, policies_block)
+    async with open_target(instance_id, name, *blocks) as (res, target):
         return await Deletion(res, target, deadline_minutes).run()
-
-
-class MarkUsedResult(BaseModel):
-    """What `mark-instance-used` returns."""
-
-    instance_id: str
-    name: str
-    signal_at: datetime = Field(description="The use signal, in UTC")
-    last_used_at: datetime | None = Field(description="Last use after this signal")
-    previous_last_used_at: datetime | None = None
-    moved_forward: bool = Field(description="False: an older signal, last use kept")
-    message: str
 
 
 @flow(name="mark-instance-used", persist_result=True)
@@ -213,9 +164,9 @@ async def mark_instance_used_flow(
         datetime | None,
         Field(description="When it was used (default now); without a timezone: UTC"),
     ] = None,
-    credentials_block: CredentialsParam = None,
-    webhook_settings_block: WebhookSettingsParam = None,
-    policies_block: PoliciesParam = None,
+    credentials_block: CredentialsBlock = None,
+    webhook_settings_block: WebhookSettingsBlock = None,
+    policies_block: PoliciesBlock = None,
 ) -> MarkUsedResult:
     """Record that a managed instance was used, so auto-stop leaves it running.
 
@@ -235,66 +186,8 @@ async def mark_instance_used_flow(
 
     """
     check_selector(instance_id, name)
-    signal_at = _signal_time(at)
+    signal_at = signal_time(at)
     async with open_flow_resources(
         credentials_block, webhook_settings_block, policies_block
     ) as res:
-        return await _mark_used(res, instance_id, name, signal_at)
-
-
-def _signal_time(at: datetime | None) -> datetime:
-    """The use signal in UTC: now by default, naive taken as UTC, far future refused."""
-    if at is None:
-        return utc_now()
-    # Prefect's run form and CLI often send datetimes without a zone; UTC is the only
-    # reading that does not depend on where the worker runs.
-    signal = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
-    if signal > utc_now() + MARK_USED_CLOCK_SKEW:
-        raise ValueError(
-            f"at={signal.isoformat()} is in the future; a use signal must be at most "
-            f"{int(MARK_USED_CLOCK_SKEW.total_seconds() // 60)} minutes ahead of now"
-        )
-    return signal
-
-
-async def _mark_used(
-    res: FlowResources, instance_id: str | None, name: str | None, signal_at: datetime
-) -> MarkUsedResult:
-    logger = get_run_logger()
-    target = await find_target(res, instance_id, name, ask_novita=False)
-    record = target.record
-    if record is None or record.status == LifecycleStatus.DELETED:
-        raise OperationRefusedError(f"{target.label} was deleted; a use signal means nothing now")
-    before = record.last_used_at
-    updated = await res.store.mark_used(record.instance_id, signal_at)
-    # Moved only if this signal is the one now stored (a newer concurrent one may have won).
-    moved = updated.last_used_at == signal_at and (before is None or signal_at > before)
-    outcome = OperationOutcome.SUCCEEDED if moved else OperationOutcome.SKIPPED
-    await res.store.record_operation(
-        record.instance_id,
-        OperationKind.MARK_USED,
-        outcome,
-        flow_run_id=res.flow_run_id,
-        detail={
-            "at": signal_at.isoformat(),
-            "previous_last_used_at": before.isoformat() if before else None,
-            "moved_forward": moved,
-        },
-    )
-    if moved:
-        message = f"Last use of {target.label} set to {signal_at.isoformat()}"
-    else:
-        message = (
-            f"Last use of {target.label} kept at {before.isoformat() if before else None}: "
-            f"the signal {signal_at.isoformat()} is older"
-        )
-    logger.info(message)
-    return MarkUsedResult(
-        instance_id=record.instance_id,
-        name=record.name,
-        signal_at=signal_at,
-        last_used_at=updated.last_used_at,
-        previous_last_used_at=before,
-        moved_forward=moved,
-        message=message,
-    )
+        return await mark_used(res, instance_id, name, signal_at)

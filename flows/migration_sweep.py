@@ -1,107 +1,40 @@
 """The `migration-sweep` flow: bring back spot machines the cloud reclaimed.
 
-One store query and ONE paginated Novita list call give the fleet; `flows/migration_rules.py`
-decides in memory which exited instances were reclaimed and may be migrated (desired state
-running, outside the cool-down, attempts left); only those get tasks, at most `concurrency`
-at a time and `max_migrations` per run (`flows/instance_migration.py`: migrate, else
-recreate elsewhere). A failure on one instance is caught into the report; the sweep goes on.
-The report is returned and published as the `migration-sweep-report` table artifact.
+One store query and ONE paginated Novita list call give the fleet;
+`flows/sweeps/migration/rules.py` decides in memory which exited instances were reclaimed
+and may be migrated (desired state running, outside the cool-down, attempts left); only
+those get tasks, at most `concurrency` at a time and `max_migrations` per run
+(`flows/sweeps/migration/action.py`: migrate, else recreate elsewhere). A failure on one
+instance is caught into the report; the sweep goes on. The report is returned and
+published as the `migration-sweep-report` table artifact.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` in flow modules: a served flow's parameter types
+# must resolve in the process that runs it (see flows/common/parameters.py).
 
 from typing import Annotated
 
-from prefect import flow, get_run_logger
-from pydantic import BaseModel, Field
+from prefect import flow
+from pydantic import Field
 
-from flows.flow_resources import FlowResources, open_flow_resources
-from flows.instance_migration import Migration, MigrationOutcome
-from flows.migration_rules import MigrationCandidate, plan_migrations
-from flows.provision_parameters import CredentialsBlock, PoliciesBlock, WebhookSettingsBlock
-from flows.sweep_report import (
-    InstanceError,
-    SkippedInstance,
-    SweepRow,
-    act_on_each,
-    publish_sweep_table,
+from flows.common.parameters import CredentialsBlock, PoliciesBlock, WebhookSettingsBlock
+from flows.common.resources import open_flow_resources
+from flows.sweeps.migration.report import (
+    REPORT_KEY,
+    MigrationReport,
+    log_plan,
+    migrate_all,
+    report_rows,
 )
+from flows.sweeps.migration.rules import plan_migrations
+from flows.sweeps.report import publish_sweep_report
 from store import utc_now
 from tasks.novita_instances import list_instances
 
-REPORT_KEY = "migration-sweep-report"
+__all__ = ["REPORT_KEY", "MigrationReport", "migration_sweep"]
+
 DEFAULT_MAX_MIGRATIONS = 10
 DEFAULT_CONCURRENCY = 5
-
-
-class MigrationReport(BaseModel):
-    """What `migration-sweep` returns (and publishes as the `migration-sweep-report` table)."""
-
-    exited: int = Field(description="Managed instances Novita reports exited")
-    eligible: list[MigrationCandidate] = Field(
-        default_factory=list, description="Reclaimed, wanted running, within the limits"
-    )
-    migrated: list[MigrationOutcome] = Field(
-        default_factory=list, description="Migrated in place and ready again"
-    )
-    recreated: list[MigrationOutcome] = Field(
-        default_factory=list, description="Recreated elsewhere (new id) and ready"
-    )
-    skipped: list[SkippedInstance] = Field(default_factory=list)
-    errors: list[InstanceError] = Field(default_factory=list)
-    dry_run: bool
-    cooldown_minutes: int
-    max_attempts: int
-
-
-async def _migrate_all(
-    res: FlowResources,
-    candidates: list[MigrationCandidate],
-    concurrency: int,
-    report: MigrationReport,
-) -> None:
-    async def migrate(candidate: MigrationCandidate) -> MigrationOutcome:
-        return await Migration(res, candidate).run()
-
-    done = await act_on_each(
-        candidates, concurrency, migrate, "Migration", report.skipped, report.errors
-    )
-    for _, outcome in done:
-        target = report.migrated if outcome.method == "migrate" else report.recreated
-        target.append(outcome)
-
-
-def _rows(report: MigrationReport) -> list[SweepRow]:
-    rows = [
-        SweepRow(
-            instance_id=o.instance_id,
-            name=o.name,
-            decision="migrated" if o.method == "migrate" else "recreated",
-            detail=f"ready in {o.region or '?'}"
-            + (f" as {o.new_instance_id}" if o.new_instance_id != o.instance_id else ""),
-        )
-        for o in [*report.migrated, *report.recreated]
-    ]
-    rows += [
-        SweepRow(instance_id=e.instance_id, name=e.name or "-", decision="failed", detail=e.error)
-        for e in report.errors
-    ]
-    if report.dry_run:
-        rows += [
-            SweepRow(
-                instance_id=c.instance_id,
-                name=c.name,
-                decision="would migrate (dry run)",
-                detail=f"reclaimed in {c.region or '?'} ({c.reclaimed_because}); "
-                f"{c.attempts} earlier attempt(s)",
-            )
-            for c in report.eligible
-        ]
-    rows += [
-        SweepRow(instance_id=s.instance_id, name=s.name or "-", decision="skipped", detail=s.reason)
-        for s in report.skipped
-    ]
-    return rows
 
 
 @flow(name="migration-sweep", persist_result=True)
@@ -171,7 +104,6 @@ async def migration_sweep(
         ```
 
     """
-    logger = get_run_logger()
     async with open_flow_resources(
         credentials_block, webhook_settings_block, policies_block
     ) as res:
@@ -185,27 +117,7 @@ async def migration_sweep(
         records = await res.store.list_instances()
         live = await list_instances(res.client)
         plan = plan_migrations(records, live, utc_now(), cooldown, attempts, max_migrations)
-        logger.info(
-            "%d managed instance(s) of %d exited at Novita (which lists %d): %d to migrate%s",
-            plan.exited,
-            len(records),
-            len(live),
-            len(plan.eligible),
-            " (dry run)" if dry_run else "",
-        )
-        for skipped in plan.skipped:
-            logger.info("Skip %s (%s): %s", skipped.name, skipped.instance_id, skipped.reason)
-        for candidate in plan.eligible:
-            logger.info(
-                "%s %s (%s): reclaimed in %s (%s), attempt %d of %d",
-                "Would migrate" if dry_run else "Migrate",
-                candidate.name,
-                candidate.instance_id,
-                candidate.region,
-                candidate.reclaimed_because,
-                candidate.attempts + 1,
-                attempts,
-            )
+        log_plan(plan, len(records), len(live), attempts, dry_run)
         report = MigrationReport(
             exited=plan.exited,
             eligible=plan.eligible,
@@ -215,13 +127,6 @@ async def migration_sweep(
             max_attempts=attempts,
         )
         if not dry_run and plan.eligible:
-            await _migrate_all(res, plan.eligible, concurrency, report)
-    summary = (
-        f"Migration sweep{' (dry run)' if dry_run else ''}: {report.exited} exited, "
-        f"{len(report.eligible)} eligible, {len(report.migrated)} migrated, "
-        f"{len(report.recreated)} recreated, {len(report.skipped)} skipped, "
-        f"{len(report.errors)} failed (cool-down {cooldown} min, max {attempts} attempts)."
-    )
-    await publish_sweep_table(REPORT_KEY, _rows(report), summary)
-    logger.info(summary)
+            await migrate_all(res, plan.eligible, concurrency, report)
+    await publish_sweep_report(REPORT_KEY, report_rows(report), report.summary())
     return report

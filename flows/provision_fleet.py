@@ -7,7 +7,8 @@ least one request succeeded (the failures are listed in the result and in the `p
 table artifact) and Failed, naming every request and its reason, when all of them failed.
 """
 
-from __future__ import annotations
+# No `from __future__ import annotations` in flow modules: a served flow's parameter types
+# must resolve in the process that runs it (see flows/common/parameters.py).
 
 import asyncio
 from collections import Counter
@@ -16,30 +17,11 @@ from typing import Annotated, Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import acreate_table_artifact
 from prefect.client.schemas.objects import State
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, Field
 
+from flows.common.parameters import CredentialsBlock, DryRun, PoliciesBlock, WebhookSettingsBlock
 from flows.provision import ProvisioningFailedError, ProvisionResult, provision_instance
-from flows.provision_parameters import (
-    DEFAULT_BILLING_MODE,
-    DEFAULT_GPU_NUM,
-    DEFAULT_ROOTFS_SIZE,
-    AutoStopMinutes,
-    BillingModeChoice,
-    CredentialsBlock,
-    DeadlineMinutes,
-    DryRun,
-    GpuNum,
-    InstanceName,
-    PoliciesBlock,
-    PreferredRegion,
-    ProductName,
-    RegionPriority,
-    RootfsSize,
-    TemplateId,
-    WaitUntilReady,
-    WebhookSettingsBlock,
-    WebhookUrl,
-)
+from flows.provisioning.request import ProvisionRequest
 
 MAX_FLEET_SIZE = 500
 """Requests per fleet run: each is a subflow run, and the Prefect server pays for every one."""
@@ -48,31 +30,8 @@ MAX_FLEET_SIZE = 500
 _provision_subflow = provision_instance.with_options(flow_run_name="provision-{name}")
 
 
-class FleetRequest(BaseModel):
-    """One machine of the fleet: the parameters of `provision-instance`, same limits.
-
-    Unknown fields are refused, so a misspelt one ("gpus") fails instead of being ignored.
-
-    Example:
-        >>> FleetRequest(name="trainer-1", product_name="RTX 4090 24GB", template_id="1001").gpu_num
-        1
-
-    """
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: InstanceName
-    product_name: ProductName
-    template_id: TemplateId
-    gpu_num: GpuNum = DEFAULT_GPU_NUM
-    rootfs_size: RootfsSize = DEFAULT_ROOTFS_SIZE
-    region: PreferredRegion = None
-    regions: RegionPriority = None
-    billing_mode: BillingModeChoice = DEFAULT_BILLING_MODE
-    webhook_url: WebhookUrl = None
-    auto_stop_minutes: AutoStopMinutes = None
-    wait_until_ready: WaitUntilReady = True
-    deadline_minutes: DeadlineMinutes = None
+FleetRequest = ProvisionRequest
+"""One machine of the fleet: a `ProvisionRequest` (the parameters of `provision-instance`)."""
 
 
 def _names_are_unique(requests: list[FleetRequest]) -> list[FleetRequest]:

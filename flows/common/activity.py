@@ -5,18 +5,21 @@ there by a flow run that recorded a `started` operation with its flow run id. Wh
 is not in a final state it owns the record and fleet-sync must not override it; once it has
 ended (completed with `wait_until_ready=false`, failed, crashed, cancelled) nobody is acting
 and the record may follow Novita at once. When the run cannot be found or Prefect cannot be
-asked, the answer is "unknown" and fleet-sync falls back to the record's age.
+asked, the answer is "unknown" and fleet-sync falls back to the record's age. A claim of a
+busy record (a stop re-run after a crash) asks the same question: while the run that made it
+busy still acts, the claim is refused.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from uuid import UUID
 
-from prefect import get_client, get_run_logger
+from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
+from flows.common.flow_activity import FlowActivity
+from flows.common.run_logger import run_logger
 from store import ManagedInstance, OperationKind, OperationOutcome, StateStore
 
 NOT_ACTING_KINDS = frozenset({OperationKind.SYNC, OperationKind.MARK_USED})
@@ -24,36 +27,6 @@ NOT_ACTING_KINDS = frozenset({OperationKind.SYNC, OperationKind.MARK_USED})
 
 HISTORY_LOOKBACK = 20
 """Operations read per busy record to find the `started` one (newest first)."""
-
-
-@dataclass(frozen=True)
-class FlowActivity:
-    """What Prefect says about the runs behind busy records (instance ids).
-
-    Example:
-        >>> FlowActivity(acting=frozenset({"a"})).state_of("a")
-        'acting'
-
-    """
-
-    acting: frozenset[str] = field(default_factory=frozenset)
-    """A flow run that is not in a final state still owns these records."""
-    ended: frozenset[str] = field(default_factory=frozenset)
-    """The flow run that made these records busy has ended: nobody is acting on them."""
-
-    def state_of(self, instance_id: str) -> str:
-        """`acting`, `ended` or `unknown` for one instance.
-
-        Example:
-            >>> FlowActivity().state_of("a")
-            'unknown'
-
-        """
-        if instance_id in self.acting:
-            return "acting"
-        if instance_id in self.ended:
-            return "ended"
-        return "unknown"
 
 
 async def _run_that_made_it_busy(store: StateStore, record: ManagedInstance) -> UUID | None:
@@ -94,7 +67,7 @@ async def busy_flow_activity(
                 flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=list(set(runs.values()))))
             )
     except Exception as exc:  # Prefect unreachable: fall back to the records' age
-        get_run_logger().warning("Flow runs could not be read: %s", type(exc).__name__)
+        run_logger(__name__).warning("Flow runs could not be read: %s", type(exc).__name__)
         return FlowActivity()
     final = {run.id for run in found if run.state is not None and run.state.is_final()}
     going = {run.id for run in found} - final

@@ -2,19 +2,10 @@
 
 from __future__ import annotations
 
-import logging
-
-from prefect import get_run_logger
 from prefect.blocks.core import Block
 
 from blocks import NovitaPolicies
-
-
-def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    try:
-        return get_run_logger()
-    except Exception:  # outside a run
-        return logging.getLogger(__name__)
+from flows.common.run_logger import run_logger
 
 
 async def notify_humans(policies: NovitaPolicies, subject: str, body: str) -> int:
@@ -41,5 +32,7 @@ async def notify_humans(policies: NovitaPolicies, subject: str, body: str) -> in
             sent += 1
         except Exception as exc:  # a notification failure never fails the operation
             # the exception text may quote the block's URL (a secret): log its kind only
-            _logger().warning("Notification block %s failed: %s", reference, type(exc).__name__)
+            run_logger(__name__).warning(
+                "Notification block %s failed: %s", reference, type(exc).__name__
+            )
     return sent

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
-from prefect import get_run_logger
-
 from clients.webhook_payload import WebhookEvent, build_webhook_body
 from clients.webhook_sender import DeliveryResult, WebhookSender, new_delivery_id
+from flows.common.run_logger import run_logger
 from store import StateStore, WebhookDelivery, utc_now
 from tasks.send_webhook import send_webhook
 
@@ -86,7 +84,9 @@ class OwnerWebhooks:
         try:
             return await self._deliver(url, event, status, instance_id, data)
         except Exception as exc:  # a webhook failure never fails the business operation
-            _logger().warning("Webhook %s could not be sent: %s", event, type(exc).__name__)
+            run_logger(__name__).warning(
+                "Webhook %s could not be sent: %s", event, type(exc).__name__
+            )
             return None
 
     async def _deliver(
@@ -165,10 +165,3 @@ class OwnerWebhooks:
             status_code=result.status_code,
             next_attempt_at=None if give_up else next_redelivery_at(delivery.created_at, utc_now()),
         )
-
-
-def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    try:
-        return get_run_logger()
-    except Exception:  # outside a run (unit use), fall back to the module logger
-        return logging.getLogger(__name__)

@@ -1,16 +1,18 @@
-"""The provisioning parameters and their constraints, defined once for every flow that takes them.
+"""Every flow parameter type and its constraints, defined once for every flow that takes them.
 
-`provision-fleet` uses them as the fields of each `FleetRequest`; `provision-instance` takes the
-same limits as flow parameters (tests/flows/test_provision_validation.py fails if the two
-drift apart). Prefect validates flow parameters against these types before the flow body runs,
-so a bad value fails the run with a message naming the field and no Novita call is made.
+`ProvisionRequest` (and so each request of `provision-fleet`) uses them as its fields;
+`provision-instance` takes the same types as flow parameters; the lifecycle flows share the
+instance selector and deadline; every flow names its blocks the same way. Prefect validates
+flow parameters against these types before the flow body runs, so a bad value fails the run
+with a message naming the field and no Novita call is made.
 
 Defaults cannot live inside `Annotated[...]` for a function signature, so they are constants
-beside their types.
+beside their types. Flow modules do not use `from __future__ import annotations`: Prefect
+resolves these types when it builds a served flow's parameter schema in another process.
 
 Example:
     ```python
-    from flows.provision_parameters import DEFAULT_GPU_NUM, GpuNum
+    from flows.common.parameters import DEFAULT_GPU_NUM, GpuNum
 
     async def my_flow(gpu_num: GpuNum = DEFAULT_GPU_NUM) -> None: ...
     ```
@@ -96,6 +98,28 @@ WebhookSettingsBlock = Annotated[
 ]
 PoliciesBlock = Annotated[
     str | None, Field(description="Saved NovitaPolicies block (default: built-ins)")
+]
+
+InstanceIdParam = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="Novita instance id (give this or name, not both)",
+    ),
+]
+NameParam = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=INSTANCE_NAME_PATTERN,
+        description="Instance name (give this or instance_id, not both)",
+    ),
+]
+OperationDeadline = Annotated[
+    float, Field(gt=0, le=240, description="Fail when not done within this many minutes")
 ]
 
 DEFAULT_GPU_NUM = 1

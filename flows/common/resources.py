@@ -1,4 +1,4 @@
-"""What a flow run works with: the Novita client, the state store, webhooks and policies."""
+"""What a flow run works with: the Novita client, the store and its journal, webhooks, policies."""
 
 from __future__ import annotations
 
@@ -10,26 +10,41 @@ from prefect.runtime import flow_run
 
 from blocks import NovitaCredentials, NovitaPolicies, WebhookSettings
 from clients.novita import NovitaClient
-from clients.webhook_sender import WebhookSender
-from flows.instance_events import EventingStateStore
-from flows.owner_webhooks import OwnerWebhooks
+from flows.common.journal import Journal
+from flows.common.owner_webhooks import OwnerWebhooks
 from store import StateStore
 
 
 @dataclass
 class FlowResources:
-    """Open connections for one flow run; built by `open_flow_resources`."""
+    """Open connections for one flow run; built by `open_flow_resources`.
+
+    `store` is for reads; every write about an instance goes through `journal`.
+    """
 
     client: NovitaClient
     store: StateStore
+    journal: Journal
     webhooks: OwnerWebhooks
     policies: NovitaPolicies
+    webhook_settings: WebhookSettings
 
     @property
     def flow_run_id(self) -> str | None:
         """The id of the running Prefect flow run, for the operation history."""
-        run_id = flow_run.get_id()
-        return str(run_id) if run_id else None
+        return self.journal.flow_run_id
+
+
+def current_flow_run_id() -> str | None:
+    """The id of the running Prefect flow run, None outside one.
+
+    Example:
+        >>> current_flow_run_id() is None
+        True
+
+    """
+    run_id = flow_run.get_id()
+    return str(run_id) if run_id else None
 
 
 @asynccontextmanager
@@ -50,19 +65,16 @@ async def open_flow_resources(
     credentials = await NovitaCredentials.resolve(credentials_block)
     webhook_settings = await WebhookSettings.resolve(webhook_settings_block)
     policies = await NovitaPolicies.resolve(policies_block)
-    store = await EventingStateStore.open()
+    store = await StateStore.open()
     try:
-        async with (
-            credentials.get_client() as client,
-            WebhookSender(
-                webhook_settings.signing_secret, timeout=webhook_settings.timeout_seconds
-            ) as sender,
-        ):
+        async with credentials.get_client() as client, webhook_settings.get_sender() as sender:
             yield FlowResources(
                 client=client,
                 store=store,
+                journal=Journal(store, current_flow_run_id()),
                 webhooks=OwnerWebhooks(store, sender),
                 policies=policies,
+                webhook_settings=webhook_settings,
             )
     finally:
         await store.close()

@@ -1,6 +1,6 @@
 """Send again the owner webhooks that never got through, now that they are due.
 
-Every webhook is kept in the store before it is sent (`flows/owner_webhooks.py`); one that
+Every webhook is kept in the store before it is sent (`flows/common/owner_webhooks.py`); one that
 failed is due again later. This step takes the due ones (failed, or pending whose sender
 never finished), oldest first, and hands each to `OwnerWebhooks.redeliver`: the exact stored
 body, the same `X-Webhook-Delivery` id, marked delivered, failed (due later) or given up.
@@ -15,8 +15,8 @@ import asyncio
 from prefect import get_run_logger
 from pydantic import BaseModel, Field
 
-from flows.flow_resources import FlowResources
-from flows.human_notifications import notify_humans
+from flows.common.notifications import notify_humans
+from flows.common.resources import FlowResources
 from store import DeliveryStatus, WebhookDelivery
 
 REDELIVERY_CONCURRENCY = 10

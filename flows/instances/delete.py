@@ -8,21 +8,21 @@ never overwrites a `deleted` record.
 
 from __future__ import annotations
 
-import asyncio
 import time
-from typing import Any
+from typing import NoReturn
 
-from prefect import get_run_logger
 from pydantic import BaseModel, Field
 
-from clients.novita import Instance, InstanceStatus, NovitaError, NovitaNotFoundError
+from clients.novita import Instance, InstanceStatus, NovitaError
 from clients.webhook_payload import WebhookEvent
-from flows.flow_resources import FlowResources
-from flows.instance_adoption import GONE_STATUSES
-from flows.instance_lookup import InstanceTarget, read_live
-from flows.lifecycle_errors import DeleteFailedError
+from flows.common.resources import FlowResources
+from flows.common.run_logger import run_logger
+from flows.instances.errors import DeleteFailedError
+from flows.instances.lookup import InstanceTarget
 from store import DesiredState, LifecycleStatus, OperationKind, OperationOutcome
-from tasks.novita_actions import delete_instance
+from store.statuses import NOVITA_GONE
+from tasks.novita_actions import ActionOutcome, delete_instance
+from tasks.wait_for_status import InstanceWaitError, wait_for_status
 
 
 class DeleteResult(BaseModel):
@@ -47,7 +47,14 @@ class Deletion:
         self.instance_id = target.instance_id
         self.record = target.record
         self.deadline_at = time.monotonic() + deadline_minutes * 60
-        self.logger = get_run_logger()
+        self.logger = run_logger(__name__)
+        self.journal = res.journal.operation(
+            OperationKind.DELETE,
+            self.instance_id,
+            name=target.name,
+            managed=target.managed,
+            detail={"managed": target.managed},
+        )
 
     async def run(self) -> DeleteResult:
         """Delete (unless already gone), wait until removed, mark deleted, tell the owner."""
@@ -57,20 +64,19 @@ class Deletion:
             if gone_at_novita:
                 message = f"{self.target.label} was already deleted; nothing to do"
                 self.logger.info(message)
-                await self._record(OperationOutcome.SKIPPED, {"already_gone": True})
+                await self.journal.record(OperationOutcome.SKIPPED, {"already_gone": True})
                 return self._result(True, message)
-        await self._record(OperationOutcome.STARTED, {"novita_status": _status_of(live)})
+        await self.journal.record(OperationOutcome.STARTED, {"novita_status": _status_of(live)})
         already_gone = gone_at_novita
         if live is None:
             self.logger.info("Novita no longer knows %s: already gone", self.target.label)
-        elif live.status in GONE_STATUSES:
+        elif live.status in NOVITA_GONE:
             self.logger.info(
                 "Novita is already removing %s (%s): waiting only", self.target.label, live.status
             )
         else:
             already_gone = await self.request_delete()
-        if self.target.managed:
-            await self.res.store.set_desired_state(self.instance_id, DesiredState.DELETED)
+        await self.journal.record(None, desired=DesiredState.DELETED)
         if not already_gone:
             await self.wait_until_removed()
         return await self.finish(already_gone)
@@ -78,50 +84,45 @@ class Deletion:
     async def request_delete(self) -> bool:
         """Call delete; True when Novita says the instance does not exist (already gone)."""
         try:
-            await delete_instance(self.res.client, self.instance_id)
-        except NovitaNotFoundError:
+            result = await delete_instance(self.res.client, self.instance_id)
+        except NovitaError as exc:
+            await self._fail(f"Novita refused to delete {self.target.label}: {exc}", exc)
+        if result.outcome == ActionOutcome.ALREADY_GONE:
             self.logger.info("Delete of %s: not found, already gone", self.target.label)
             return True
-        except NovitaError as exc:
-            message = f"Novita refused to delete {self.target.label}: {exc}"
-            await self._fail(message)
-            raise DeleteFailedError(message) from exc
         self.logger.info("Novita accepted the delete of %s", self.target.label)
         return False
 
     async def wait_until_removed(self) -> None:
-        """Poll until Novita reports `removed` or answers not-found, within the deadline."""
+        """Wait (one task run) until Novita reports `removed` or answers not-found."""
         policies = self.res.policies
-        wait = policies.poll_initial_seconds
-        last: str | None = None
-        while True:
-            try:
-                live = await read_live(self.res, self.instance_id)
-            except NovitaError as exc:
-                message = f"Lost track of the removal of {self.target.label}: {exc}"
-                await self._fail(message)
-                raise DeleteFailedError(message) from exc
-            if live is None or live.status == InstanceStatus.REMOVED:
-                self.logger.info("Novita has removed %s", self.target.label)
-                return
-            if live.status_raw != last:
-                last = live.status_raw
-                self.logger.info("%s is %s", self.target.label, last)
-            remaining = self.deadline_at - time.monotonic()
-            if remaining <= 0:
-                message = (
-                    f"{self.target.label} was not removed in time (Novita still reports {last})"
-                )
-                await self._fail(message)
-                raise DeleteFailedError(message)
-            await asyncio.sleep(min(wait, remaining))
-            wait = min(wait * 2, policies.poll_max_seconds)
+        try:
+            await wait_for_status(
+                self.res.client,
+                self.instance_id,
+                [InstanceStatus.REMOVED],
+                deadline_seconds=max(self.deadline_at - time.monotonic(), 0.0),
+                poll_initial_seconds=policies.poll_initial_seconds,
+                poll_max_seconds=policies.poll_max_seconds,
+                missing_is_removed=True,
+            )
+        except InstanceWaitError as exc:
+            message = (
+                f"{self.target.label} was not removed in time "
+                f"(Novita still reports {exc.last_status})"
+            )
+            await self._fail(message, exc)
+        except NovitaError as exc:
+            await self._fail(f"Lost track of the removal of {self.target.label}: {exc}", exc)
+        self.logger.info("Novita has removed %s", self.target.label)
 
     async def finish(self, already_gone: bool) -> DeleteResult:
         """Mark the record deleted, record the history and send `instance.deleted`."""
-        if self.target.managed:
-            await self.res.store.set_status(self.instance_id, LifecycleStatus.DELETED)
-        await self._record(OperationOutcome.SUCCEEDED, {"already_gone": already_gone})
+        await self.journal.record(
+            OperationOutcome.SUCCEEDED,
+            {"already_gone": already_gone},
+            status=LifecycleStatus.DELETED,
+        )
         await self.res.webhooks.notify(
             self.target.webhook_url,
             WebhookEvent.DELETED,
@@ -135,26 +136,21 @@ class Deletion:
         self.logger.info(message)
         return self._result(already_gone, message)
 
-    async def _fail(self, message: str) -> None:
+    async def _fail(self, message: str, exc: Exception) -> NoReturn:
         self.logger.error(message)
-        if self.target.managed:
-            # Keep the status; the reason says what is wrong (fleet-sync may finish the job).
-            current = await self.res.store.get_instance(self.instance_id)
-            if current is not None:
-                await self.res.store.transition_status(
-                    self.instance_id, {current.status}, current.status, reason=message
-                )
-        await self._record(OperationOutcome.FAILED, {"error": message})
-
-    async def _record(self, outcome: OperationOutcome, detail: dict[str, Any]) -> None:
-        await self.res.store.record_operation(
-            self.instance_id,
-            OperationKind.DELETE,
-            outcome,
-            flow_run_id=self.res.flow_run_id,
-            detail=detail | {"managed": self.target.managed},
-            name=self.target.name,
+        # Keep the status; the reason says what is wrong (fleet-sync may finish the job).
+        current = (
+            await self.res.store.get_instance(self.instance_id) if self.target.managed else None
         )
+        await self.journal.record(
+            OperationOutcome.FAILED,
+            {"error": message},
+            expect={current.status} if current else None,
+            status=current.status if current else None,
+            reason=message,
+            otherwise=OperationOutcome.FAILED,
+        )
+        raise DeleteFailedError(message) from exc
 
     def _result(self, already_gone: bool, message: str) -> DeleteResult:
         return DeleteResult(

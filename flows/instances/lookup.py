@@ -9,15 +9,18 @@ act on it (the owner asked for it by id or name), mark-used refuses it.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from prefect import get_run_logger
 from pydantic import BaseModel, ConfigDict
 
 from clients.novita import Instance, NovitaNotFoundError
-from flows.flow_resources import FlowResources
-from flows.instance_adoption import GONE_STATUSES
+from flows.common.resources import FlowResources, open_flow_resources
+from flows.instances.view import live_event_data, record_event_data
 from store import LifecycleStatus, ManagedInstance
+from store.statuses import NOVITA_GONE
 from tasks.novita_instances import get_instance, list_instances
 
 
@@ -104,25 +107,9 @@ class InstanceTarget(BaseModel):
             ```
 
         """
-        record, live = self.record, self.live
-        if record is not None:
-            return {
-                "name": record.name,
-                "region": record.region,
-                "clusterId": record.cluster_id,
-                "product": record.product_name,
-                "productId": record.product_id,
-                "billingMode": record.billing_mode,
-                "pricePerHour": record.price_per_hour,
-            }
-        return {
-            "name": self.name,
-            "region": live.cluster_name if live else None,
-            "clusterId": live.cluster_id if live else None,
-            "product": live.product_name if live else None,
-            "productId": live.product_id if live else None,
-            "billingMode": live.billing_mode if live else None,
-        }
+        if self.record is not None:
+            return record_event_data(self.record)
+        return live_event_data(self.name, self.live)
 
 
 async def read_live(res: FlowResources, instance_id: str) -> Instance | None:
@@ -202,7 +189,7 @@ async def _find_by_name(res: FlowResources, name: str, *, ask_novita: bool) -> I
         matches = [
             i
             for i in await list_instances(res.client, name=name)
-            if i.name == name and i.status not in GONE_STATUSES
+            if i.name == name and i.status not in NOVITA_GONE
         ]
         if len(matches) > 1:
             ids = ", ".join(i.id for i in matches)
@@ -223,3 +210,31 @@ def _not_found(wanted: str, asked_novita: bool) -> str:
     if asked_novita:
         return f"No instance with {wanted}: neither the state store nor Novita knows it"
     return f"No managed instance with {wanted}: the state store does not know it"
+
+
+@asynccontextmanager
+async def open_target(
+    instance_id: str | None,
+    name: str | None,
+    credentials_block: str | None = None,
+    webhook_settings_block: str | None = None,
+    policies_block: str | None = None,
+) -> AsyncIterator[tuple[FlowResources, InstanceTarget]]:
+    """What a lifecycle flow starts with: the selector checked, resources open, target found.
+
+    Raises:
+        InstanceSelectorError: not exactly one of `instance_id` and `name` (before any call).
+        InstanceLookupError: nothing matches.
+
+    Example:
+        ```python
+        async with open_target(None, "trainer-1") as (res, target):
+            await Shutdown(res, target, 10, force=False).run()
+        ```
+
+    """
+    check_selector(instance_id, name)
+    async with open_flow_resources(
+        credentials_block, webhook_settings_block, policies_block
+    ) as res:
+        yield res, await find_target(res, instance_id, name)

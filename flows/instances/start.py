@@ -1,7 +1,7 @@
 """Start a stopped instance and bring it back to ready, telling the owner at every step.
 
-check (our status and Novita's) → claim (atomic `stopped|exited|failed → starting`) → start
-→ `instance.startup_initiated` → wait for running / health-check, each phase sent as
+check (`flows/instances/rules.py`) → claim (atomic `stopped|exited|failed → starting`) →
+start → `instance.startup_initiated` → wait for running / health-check, each phase sent as
 `instance.startup_progress` → ready and `instance.startup_completed`, or
 `instance.startup_failed` with the phase and the error. A start refused for capacity puts
 the status back and reports it: the instance is never deleted for it.
@@ -13,35 +13,27 @@ import time
 from datetime import datetime
 from typing import Any, NoReturn
 
-from prefect import get_run_logger
 from pydantic import BaseModel, Field
 
 from clients.endpoint_models import HealthReport
-from clients.novita import Instance, InstanceStatus, NovitaCapacityError, NovitaError
+from clients.novita import Instance, NovitaCapacityError, NovitaError
 from clients.webhook_payload import WebhookEvent
-from flows.flow_resources import FlowResources
-from flows.instance_lookup import InstanceTarget
-from flows.instance_view import PortView, connection_details, port_views
-from flows.lifecycle_errors import OperationRefusedError, StartFailedError
-from flows.readiness import NotReadyError, ReadinessPhase, bring_to_ready
+from flows.common.resources import FlowResources
+from flows.common.run_logger import run_logger
+from flows.instances.errors import OperationRefusedError, StartFailedError
+from flows.instances.lookup import InstanceTarget
+from flows.instances.rules import (
+    START_BLOCKED_BY,
+    STARTABLE,
+    record_lags_behind_exit,
+    start_refusal,
+)
+from flows.instances.view import PortView, connection_details, port_views
+from flows.provisioning.readiness import NotReadyError, ReadinessPhase, bring_to_ready
 from store import DesiredState, LifecycleStatus, OperationKind, OperationOutcome, utc_now
+from store.statuses import SERVING
 from tasks.novita_actions import start_instance
 
-STARTABLE = frozenset({LifecycleStatus.STOPPED, LifecycleStatus.EXITED, LifecycleStatus.FAILED})
-"""Our statuses a start may begin from (the claim is a compare-and-set from these)."""
-
-SERVING = frozenset(
-    {LifecycleStatus.RUNNING, LifecycleStatus.HEALTH_CHECKING, LifecycleStatus.READY}
-)
-NOVITA_STARTING = frozenset(
-    {InstanceStatus.TO_START, InstanceStatus.STARTING, InstanceStatus.PULLING}
-)
-BUSY_MESSAGES = {
-    LifecycleStatus.STARTING: "a start is already in progress",
-    LifecycleStatus.CREATING: "it is still being provisioned",
-    LifecycleStatus.MIGRATING: "it is being migrated",
-    LifecycleStatus.STOPPING: "a stop is in progress (run stop-instance again if it crashed)",
-}
 START_REQUEST_PHASE = "start_request"
 
 
@@ -79,8 +71,16 @@ class Startup:
         self.wait_until_ready = wait_until_ready
         self.deadline_at = time.monotonic() + deadline_minutes * 60
         self.started_at = utc_now()
-        self.previous: LifecycleStatus | None = target.record.status if self.managed else None
-        self.logger = get_run_logger()
+        self.record = target.record if self.managed else None
+        self.previous: LifecycleStatus | None = self.record.status if self.record else None
+        self.logger = run_logger(__name__)
+        self.journal = res.journal.operation(
+            OperationKind.START,
+            self.instance_id,
+            name=target.name,
+            managed=self.managed,
+            detail={"managed": self.managed},
+        )
 
     async def run(self) -> StartResult:
         """Check → claim → start → (wait until ready) → result."""
@@ -89,7 +89,7 @@ class Startup:
         await self.request_start()
         if not self.wait_until_ready:
             self.logger.info("Start of %s accepted; not waiting for ready", self.target.label)
-            await self._record(OperationOutcome.SUCCEEDED, {"waited_until_ready": False})
+            await self.journal.record(OperationOutcome.SUCCEEDED, {"waited_until_ready": False})
             return self._result("starting", "Start accepted; not waiting until ready")
         return await self.bring_up()
 
@@ -97,73 +97,51 @@ class Startup:
 
     async def check_startable(self) -> None:
         """Refuse unless Novita reports the instance exited and our status allows a start."""
-        target, record, live = self.target, self.target.record, self.target.live
-        if record is not None and record.status == LifecycleStatus.DELETED:
-            await self.refuse(f"{target.label} was deleted; provision it again instead")
-        if live is None:
-            await self.refuse(
-                f"Novita no longer knows {target.label}; it cannot be started (provision it again)"
-            )
-        if self.managed and record is not None and record.status in BUSY_MESSAGES:
-            await self.refuse(
-                f"Start of {target.label} refused: {BUSY_MESSAGES[record.status]} "
-                f"(our status {record.status}, Novita reports {live.status_raw})"
-            )
-        ours = f"our status {record.status}" if self.managed and record else "not managed"
-        if live.status == InstanceStatus.RUNNING:
-            await self.refuse(
-                f"{target.label} is already running (Novita reports running, {ours}); "
-                "nothing to start"
-            )
-        if live.status in NOVITA_STARTING:
-            await self.refuse(
-                f"A start of {target.label} is already in progress "
-                f"(Novita reports {live.status_raw})"
-            )
-        if live.status != InstanceStatus.EXITED:
-            await self.refuse(
-                f"{target.label} cannot be started while Novita reports {live.status_raw!r}; "
-                "only an exited (stopped) instance can be started"
-            )
-        if not self.managed or record is None:
+        target = self.target
+        refusal = start_refusal(target.label, target.record, self.managed, target.live)
+        if refusal is not None:
+            await self.refuse(refusal)
+        if not self.managed or self.record is None:
             self.logger.info("%s is not managed: starting it on Novita only", target.label)
             return
-        if record.status in SERVING:
+        if record_lags_behind_exit(self.record, target.live):
             # Novita is the truth: the machine exited (stopped or reclaimed) behind our back.
-            if await self.res.store.transition_status(
+            done = await self.res.journal.record_status(
                 self.instance_id,
-                {record.status},
                 LifecycleStatus.EXITED,
                 reason="Novita reports the instance exited",
-            ):
+                expect={self.record.status},
+            )
+            if done.applied and done.record is not None:
                 self.logger.info(
                     "Our record said %s but Novita reports exited: status set to exited",
-                    record.status,
+                    self.record.status,
                 )
-                self.previous = LifecycleStatus.EXITED
+                self.record, self.previous = done.record, LifecycleStatus.EXITED
 
     async def claim(self) -> None:
         """Atomically move our status to `starting`; of two concurrent starts only one wins."""
-        if not self.managed:
-            await self._record(OperationOutcome.STARTED, {})
-            return
-        if await self.res.store.transition_status(
-            self.instance_id, STARTABLE, LifecycleStatus.STARTING
-        ):
-            self.logger.info(
-                "Claimed %s for start: %s → starting", self.target.label, self.previous
-            )
-            await self._record(OperationOutcome.STARTED, {"previous_status": str(self.previous)})
+        claim = await self.journal.claim(
+            self.record,
+            allowed=STARTABLE,
+            status=LifecycleStatus.STARTING,
+            detail={"previous_status": str(self.previous)} if self.managed else None,
+        )
+        if claim.won:
+            if self.managed:
+                self.logger.info(
+                    "Claimed %s for start: %s → starting", self.target.label, self.previous
+                )
             return
         current = await self.res.store.get_instance(self.instance_id)
         status = current.status if current else None
-        why = (BUSY_MESSAGES.get(status) if status else None) or f"its status is now {status}"
+        why = (START_BLOCKED_BY.get(status) if status else None) or f"its status is now {status}"
         await self.refuse(f"Start of {self.target.label} refused: {why} (our status {status})")
 
     async def refuse(self, message: str) -> NoReturn:
         """Record the refusal in the history and end the run Failed; nothing was changed."""
         self.logger.warning("Start refused: %s", message)
-        await self._record(OperationOutcome.SKIPPED, {"refused": message})
+        await self.journal.record(OperationOutcome.SKIPPED, {"refused": message})
         raise OperationRefusedError(message)
 
     # -- start ----------------------------------------------------------------------------
@@ -182,26 +160,26 @@ class Startup:
                 )
             else:
                 message = f"Novita refused to start {self.target.label}: {exc}"
-            await self._release(message)
-            await self.fail(message, code, START_REQUEST_PHASE)
+            # Give the claim back: status as before the start, with the reason.
+            await self.fail(
+                message,
+                code,
+                START_REQUEST_PHASE,
+                expect={LifecycleStatus.STARTING},
+                status=self.previous,
+            )
             raise StartFailedError(message, code, START_REQUEST_PHASE) from exc
         self.logger.info(
-            "Novita accepted the start of %s (state %s)", self.target.label, accepted.state
+            "Novita accepted the start of %s (%s)",
+            self.target.label,
+            accepted.state or accepted.outcome,
         )
-        if self.managed:
-            await self.res.store.set_desired_state(self.instance_id, DesiredState.RUNNING)
+        await self.journal.record(None, desired=DesiredState.RUNNING)
         await self._notify(
             WebhookEvent.STARTUP_INITIATED,
             LifecycleStatus.STARTING,
             self._operation("initiated") | {"novitaState": accepted.state},
         )
-
-    async def _release(self, reason: str) -> None:
-        """Give the claim back: status as before the start, with the reason."""
-        if self.managed and self.previous is not None:
-            await self.res.store.transition_status(
-                self.instance_id, {LifecycleStatus.STARTING}, self.previous, reason=reason
-            )
 
     # -- readiness ------------------------------------------------------------------------
 
@@ -219,6 +197,8 @@ class Startup:
                 self._operation(str(phase)) | self._connection(instance),
             )
 
+        # Not from `deleted`: a delete that ran meanwhile keeps the last word.
+        failed = {"expect": {LifecycleStatus.STARTING, *SERVING}, "status": LifecycleStatus.FAILED}
         try:
             ready = await bring_to_ready(
                 self.res,
@@ -229,19 +209,19 @@ class Startup:
             )
         except NotReadyError as exc:
             code = f"NOT_READY_{exc.phase.upper()}"
-            await self._mark_failed(str(exc))
-            await self.fail(str(exc), code, str(exc.phase), exc.health)
+            await self.fail(str(exc), code, str(exc.phase), exc.health, **failed)
             raise StartFailedError(str(exc), code, str(exc.phase)) from exc
         except NovitaError as exc:
             # Polling gave up (API down past every retry): the start cannot be followed.
             message = f"Lost track of the start of {self.target.label}: {exc}"
             code = exc.reason or type(exc).__name__
             phase = str(ReadinessPhase.WAITING_FOR_RUNNING)
-            await self._mark_failed(message)
-            await self.fail(message, code, phase)
+            await self.fail(message, code, phase, **failed)
             raise StartFailedError(message, code, phase) from exc
         elapsed = (utc_now() - self.started_at).total_seconds()
-        await self._record(OperationOutcome.SUCCEEDED, {"ready_after_s": round(elapsed, 1)})
+        done = await self.journal.record(
+            OperationOutcome.SUCCEEDED, {"ready_after_s": round(elapsed, 1)}
+        )
         await self._notify(
             WebhookEvent.STARTUP_COMPLETED,
             LifecycleStatus.READY,
@@ -249,7 +229,7 @@ class Startup:
             | self._connection(ready.instance)
             | {"healthCheck": ready.health.model_dump(mode="json")},
         )
-        record = await self.res.store.get_instance(self.instance_id) if self.managed else None
+        record = done.record if self.managed else None
         return self._result(
             "ready",
             f"Started and ready after {elapsed:.1f} s",
@@ -260,28 +240,30 @@ class Startup:
 
     # -- failure --------------------------------------------------------------------------
 
-    async def _mark_failed(self, reason: str) -> None:
-        if self.managed:
-            # Not from `deleted`: a delete that ran meanwhile keeps the last word.
-            await self.res.store.transition_status(
-                self.instance_id,
-                {LifecycleStatus.STARTING, *SERVING},
-                LifecycleStatus.FAILED,
-                reason=reason,
-            )
-
     async def fail(
-        self, message: str, code: str, phase: str, health: HealthReport | None = None
+        self,
+        message: str,
+        code: str,
+        phase: str,
+        health: HealthReport | None = None,
+        *,
+        expect: set[LifecycleStatus],
+        status: LifecycleStatus | None,
     ) -> None:
-        """Record the failure and send `instance.startup_failed` with phase and error."""
+        """Record the failure with the status it leaves, send `instance.startup_failed`."""
         self.logger.error("Start of %s failed at %s: %s", self.target.label, phase, message)
-        await self._record(
-            OperationOutcome.FAILED, {"error": message, "code": code, "phase": phase}
+        done = await self.journal.record(
+            OperationOutcome.FAILED,
+            {"error": message, "code": code, "phase": phase},
+            expect=expect if status is not None else None,
+            status=status,
+            reason=message,
+            otherwise=OperationOutcome.FAILED,
         )
-        current = await self.res.store.get_instance(self.instance_id) if self.managed else None
         data = self._operation(phase) | {"error": {"code": code, "message": message}}
         if health is not None:
             data["healthCheck"] = health.model_dump(mode="json")
+        current = done.record if self.managed else None
         await self._notify(
             WebhookEvent.STARTUP_FAILED,
             str(current.status) if current else LifecycleStatus.FAILED,
@@ -314,16 +296,6 @@ class Startup:
             str(status),
             self.instance_id,
             self.target.event_data() | data,
-        )
-
-    async def _record(self, outcome: OperationOutcome, detail: dict[str, Any]) -> None:
-        await self.res.store.record_operation(
-            self.instance_id,
-            OperationKind.START,
-            outcome,
-            flow_run_id=self.res.flow_run_id,
-            detail=detail | {"managed": self.managed},
-            name=self.target.name,
         )
 
     def _result(

@@ -4,7 +4,8 @@ An instance that is already stopped (our status stopped/exited and Novita says e
 no-op that says so. When Novita says exited but our record still says it serves (stopped
 or reclaimed behind our back), no stop call is made either: the record is brought up to
 date and the owner told. A stop while a start, provisioning or migration is in progress is
-refused unless `force` is set, so a stop never races a start half-way.
+refused unless `force` is set, so a stop never races a start half-way
+(`flows/instances/rules.py`).
 """
 
 from __future__ import annotations
@@ -13,33 +14,18 @@ import time
 from datetime import datetime
 from typing import Any, NoReturn
 
-from prefect import get_run_logger
 from pydantic import BaseModel, Field
 
 from clients.novita import InstanceStatus, NovitaError
 from clients.webhook_payload import WebhookEvent
-from flows.flow_resources import FlowResources
-from flows.instance_lookup import InstanceTarget
-from flows.lifecycle_errors import OperationRefusedError, StopFailedError
-from flows.stop_request import NOVITA_STOPPING, request_stop
+from flows.common.resources import FlowResources
+from flows.common.run_logger import run_logger
+from flows.instances.errors import OperationRefusedError, StopFailedError
+from flows.instances.lookup import InstanceTarget
+from flows.instances.rules import STOPPABLE, stop_refusal
+from flows.instances.stopping import ask_to_stop, wait_until_exited
 from store import DesiredState, LifecycleStatus, OperationKind, OperationOutcome, utc_now
-from tasks.wait_for_status import InstanceWaitError, wait_for_status
-
-STOPPED = frozenset({LifecycleStatus.STOPPED, LifecycleStatus.EXITED})
-STOPPABLE = frozenset(
-    {
-        LifecycleStatus.RUNNING,
-        LifecycleStatus.HEALTH_CHECKING,
-        LifecycleStatus.READY,
-        LifecycleStatus.FAILED,
-        LifecycleStatus.STOPPING,  # a stop that crashed half-way may be run again
-        *STOPPED,
-    }
-)
-"""Our statuses a stop may begin from (the claim is a compare-and-set from these)."""
-
-BUSY = frozenset({LifecycleStatus.CREATING, LifecycleStatus.STARTING, LifecycleStatus.MIGRATING})
-"""A start, provisioning or migration owns the instance: stop only with `force`."""
+from store.statuses import BRINGING_UP, NOVITA_STOPPING, STOPPED
 
 
 class StopResult(BaseModel):
@@ -67,30 +53,27 @@ class Shutdown:
         self.force = force
         self.deadline_at = time.monotonic() + deadline_minutes * 60
         self.previous: LifecycleStatus | None = target.record.status if self.managed else None
-        self.logger = get_run_logger()
+        self.logger = run_logger(__name__)
+        self.journal = res.journal.operation(
+            OperationKind.STOP,
+            self.instance_id,
+            name=target.name,
+            managed=self.managed,
+            detail={"managed": self.managed},
+        )
 
     async def run(self) -> StopResult:
         """Check → (no-op when already exited) → claim → stop → wait for exited → record."""
-        target, record, live = self.target, self.target.record, self.target.live
-        if record is not None and record.status == LifecycleStatus.DELETED:
-            await self.refuse(f"{target.label} was deleted; there is nothing to stop")
-        if live is None:
-            await self.refuse(f"Novita no longer knows {target.label}; there is nothing to stop")
-        if self.previous in BUSY and not self.force:
-            await self.refuse(
-                f"Stop of {target.label} refused: a start, provisioning or migration is in "
-                f"progress (our status {self.previous}); wait for it, or pass force=true"
-            )
-        if live.status == InstanceStatus.EXITED:
+        target = self.target
+        refusal = stop_refusal(target.label, target.record, self.managed, target.live, self.force)
+        if refusal is not None:
+            await self.refuse(refusal)
+        assert target.live is not None  # stop_refusal refuses an instance Novita forgot
+        if target.live.status == InstanceStatus.EXITED:
             return await self.already_exited()
-        if live.status not in NOVITA_STOPPING and live.status != InstanceStatus.RUNNING:
-            await self.refuse(
-                f"{target.label} cannot be stopped while Novita reports {live.status_raw!r}; "
-                "only a running instance can be stopped (try again once it runs)"
-            )
         await self.claim()
-        await self.request_stop(already_stopping=live.status in NOVITA_STOPPING)
-        stopped_at = await self.wait_until_exited()
+        await self.request_stop(already_stopping=target.live.status in NOVITA_STOPPING)
+        stopped_at = await wait_until_exited(self.res, self.journal, target.label, self.deadline_at)
         return await self.finish(stopped_at)
 
     # -- no-op ----------------------------------------------------------------------------
@@ -103,25 +86,31 @@ class Shutdown:
         if not self.managed or record is None:
             message = f"{self.target.label} is already stopped (Novita reports exited)"
             self.logger.info(message)
-            await self._record(OperationOutcome.SKIPPED, {"already_stopped": True})
+            await self.journal.record(OperationOutcome.SKIPPED, {"already_stopped": True})
             return self._result(True, message, stopped_at)
-        await self.res.store.set_desired_state(self.instance_id, DesiredState.STOPPED)
         if record.status in STOPPED:
             message = f"{self.target.label} is already stopped; nothing to do"
             self.logger.info(message)
-            await self._record(OperationOutcome.SKIPPED, {"already_stopped": True})
+            await self.journal.record(
+                OperationOutcome.SKIPPED, {"already_stopped": True}, desired=DesiredState.STOPPED
+            )
             return self._result(True, message, record.stopped_at)
         # Our record lagged behind Novita (stopped or reclaimed outside this flow).
-        moved = await self.res.store.transition_status(
-            self.instance_id, STOPPABLE | BUSY, LifecycleStatus.STOPPED, stopped_at=stopped_at
+        await self.journal.record(None, desired=DesiredState.STOPPED)
+        done = await self.journal.record(
+            OperationOutcome.SUCCEEDED,
+            {"already_stopped": True},
+            expect=STOPPABLE | BRINGING_UP,
+            status=LifecycleStatus.STOPPED,
+            stopped_at=stopped_at,
+            otherwise=OperationOutcome.SUCCEEDED,
         )
         message = (
             f"{self.target.label} was already exited at Novita (our status was "
             f"{record.status}); recorded as stopped without a stop call"
         )
         self.logger.info(message)
-        await self._record(OperationOutcome.SUCCEEDED, {"already_stopped": True})
-        if moved:
+        if done.applied:
             await self._notify(stopped_at, already=True)
         return self._result(True, message, stopped_at)
 
@@ -129,23 +118,17 @@ class Shutdown:
 
     async def claim(self) -> None:
         """Move our status to `stopping` from a stoppable one (busy ones too with force)."""
-        if not self.managed:
-            await self._record(OperationOutcome.STARTED, {})
-            return
-        allowed = STOPPABLE | BUSY if self.force else STOPPABLE
-        if not await self.res.store.transition_status(
-            self.instance_id, allowed, LifecycleStatus.STOPPING
-        ):
-            current = await self.res.store.get_instance(self.instance_id)
-            status = current.status if current else "unknown"
-            await self.refuse(
-                f"Stop of {self.target.label} refused: its status changed to {status} meanwhile"
-            )
-        self.logger.info("Stopping %s (our status was %s)", self.target.label, self.previous)
-        await self.res.store.set_desired_state(self.instance_id, DesiredState.STOPPED)
-        await self._record(
-            OperationOutcome.STARTED, {"previous_status": str(self.previous), "force": self.force}
+        claim = await self.journal.claim(
+            self.target.record if self.managed else None,
+            allowed=STOPPABLE | BRINGING_UP if self.force else STOPPABLE,
+            status=LifecycleStatus.STOPPING,
+            desired=DesiredState.STOPPED,
+            detail={"previous_status": str(self.previous), "force": self.force},
         )
+        if not claim.won:
+            await self.refuse(f"Stop of {self.target.label} refused: {claim.why}")
+        if self.managed:
+            self.logger.info("Stopping %s (our status was %s)", self.target.label, self.previous)
 
     async def request_stop(self, already_stopping: bool) -> None:
         """Call stop unless Novita is already stopping it; a racing stop is not an error."""
@@ -153,57 +136,30 @@ class Shutdown:
             self.logger.info("Novita is already stopping %s: waiting only", self.target.label)
             return
         try:
-            accepted = await request_stop(self.res, self.instance_id)
+            await ask_to_stop(self.res, self.instance_id, self.target.label)
         except NovitaError as exc:
             await self._give_up(f"Novita refused to stop {self.target.label}: {exc}", exc)
-        if accepted is None:
-            self.logger.info("Another stop got there first: waiting")
-        else:
-            self.logger.info("Novita accepted the stop (state %s)", accepted.state)
 
     async def _give_up(self, message: str, exc: Exception) -> NoReturn:
-        if self.managed and self.previous is not None:
-            await self.res.store.transition_status(
-                self.instance_id, {LifecycleStatus.STOPPING}, self.previous, reason=message
-            )
         self.logger.error(message)
-        await self._record(OperationOutcome.FAILED, {"error": message})
+        await self.journal.record(
+            OperationOutcome.FAILED,
+            {"error": message},
+            expect={LifecycleStatus.STOPPING} if self.previous is not None else None,
+            status=self.previous,
+            reason=message,
+            otherwise=OperationOutcome.FAILED,
+        )
         raise StopFailedError(message) from exc
-
-    async def wait_until_exited(self) -> datetime:
-        """Poll until Novita reports exited (bounded by the deadline)."""
-        policies = self.res.policies
-        try:
-            await wait_for_status(
-                self.res.client,
-                self.instance_id,
-                [InstanceStatus.EXITED],
-                deadline_seconds=max(self.deadline_at - time.monotonic(), 0.0),
-                poll_initial_seconds=policies.poll_initial_seconds,
-                poll_max_seconds=policies.poll_max_seconds,
-            )
-        except (InstanceWaitError, NovitaError) as exc:
-            message = f"{self.target.label} did not stop: {exc}"
-            if self.managed:
-                # Stay `stopping` (a new stop run may continue), with the reason.
-                await self.res.store.transition_status(
-                    self.instance_id,
-                    {LifecycleStatus.STOPPING},
-                    LifecycleStatus.STOPPING,
-                    reason=message,
-                )
-            self.logger.error(message)
-            await self._record(OperationOutcome.FAILED, {"error": message})
-            raise StopFailedError(message) from exc
-        return utc_now()
 
     async def finish(self, stopped_at: datetime) -> StopResult:
         """Record `stopped`, the history and tell the owner."""
-        if self.managed:
-            await self.res.store.set_status(
-                self.instance_id, LifecycleStatus.STOPPED, stopped_at=stopped_at
-            )
-        await self._record(OperationOutcome.SUCCEEDED, {"previous_status": str(self.previous)})
+        await self.journal.record(
+            OperationOutcome.SUCCEEDED,
+            {"previous_status": str(self.previous)},
+            status=LifecycleStatus.STOPPED,
+            stopped_at=stopped_at,
+        )
         await self._notify(stopped_at, already=False)
         message = f"{self.target.label} stopped"
         self.logger.info(message)
@@ -214,7 +170,7 @@ class Shutdown:
     async def refuse(self, message: str) -> NoReturn:
         """Record the refusal and end the run Failed; nothing was asked of Novita."""
         self.logger.warning("Stop refused: %s", message)
-        await self._record(OperationOutcome.SKIPPED, {"refused": message})
+        await self.journal.record(OperationOutcome.SKIPPED, {"refused": message})
         raise OperationRefusedError(message)
 
     async def _notify(self, stopped_at: datetime, *, already: bool) -> None:
@@ -225,16 +181,6 @@ class Shutdown:
         }
         await self.res.webhooks.notify(
             self.target.webhook_url, WebhookEvent.STOPPED, "stopped", self.instance_id, data
-        )
-
-    async def _record(self, outcome: OperationOutcome, detail: dict[str, Any]) -> None:
-        await self.res.store.record_operation(
-            self.instance_id,
-            OperationKind.STOP,
-            outcome,
-            flow_run_id=self.res.flow_run_id,
-            detail=detail | {"managed": self.managed},
-            name=self.target.name,
         )
 
     def _result(self, already: bool, message: str, stopped_at: datetime | None) -> StopResult:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
 from clients.novita import Instance
+from store.models import ManagedInstance
 
 
 class PortView(BaseModel):
@@ -50,3 +53,40 @@ def connection_details(instance: Instance) -> dict[str, str]:
         if mapping.type == "http" and mapping.endpoint:
             details[f"http_{mapping.port}"] = mapping.endpoint
     return details
+
+
+def record_event_data(record: ManagedInstance) -> dict[str, Any]:
+    """The facts every webhook about a managed machine carries: name, region, product, price.
+
+    Example:
+        >>> record_event_data(ManagedInstance(instance_id="0123456789abcdef", name="a"))["name"]
+        'a'
+
+    """
+    return {
+        "name": record.name,
+        "region": record.region,
+        "clusterId": record.cluster_id,
+        "product": record.product_name,
+        "productId": record.product_id,
+        "billingMode": record.billing_mode,
+        "pricePerHour": record.price_per_hour,
+    }
+
+
+def live_event_data(name: str | None, live: Instance | None) -> dict[str, Any]:
+    """The same facts for a machine the store does not manage, from Novita's view of it.
+
+    Example:
+        >>> live_event_data("x", None)["region"] is None
+        True
+
+    """
+    return {
+        "name": name,
+        "region": live.cluster_name if live else None,
+        "clusterId": live.cluster_id if live else None,
+        "product": live.product_name if live else None,
+        "productId": live.product_id if live else None,
+        "billingMode": live.billing_mode if live else None,
+    }

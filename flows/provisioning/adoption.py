@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from clients.novita import Instance, InstanceStatus
-from flows.flow_resources import FlowResources
+from clients.novita import Instance
+from flows.common.resources import FlowResources
 from store import LifecycleStatus, ManagedInstance
+from store.statuses import NOVITA_GONE
 from tasks.novita_instances import list_instances
-
-GONE_STATUSES = frozenset(
-    {InstanceStatus.TO_REMOVE, InstanceStatus.REMOVING, InstanceStatus.REMOVED}
-)
 
 
 class ExistingInstance(BaseModel):
@@ -46,7 +43,7 @@ async def find_instance_named(res: FlowResources, name: str) -> ExistingInstance
     live = [
         i
         for i in await list_instances(res.client, name=name)
-        if i.name == name and i.status not in GONE_STATUSES
+        if i.name == name and i.status not in NOVITA_GONE
     ]
     if not live:
         return None

@@ -22,34 +22,26 @@ Example:
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Sequence
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from uuid import UUID
 
-from prefect import get_run_logger
 from prefect.artifacts import (
     acreate_markdown_artifact,
     acreate_progress_artifact,
     aupdate_progress_artifact,
 )
 
-from flows.dashboard_format import NONE, format_duration, format_moment, format_usd
-from flows.readiness import ReadinessPhase
-
-if TYPE_CHECKING:  # provision.py imports this module; only the types are needed here
-    from flows.provision import ProvisionResult, RegionAttempt
+from flows.common.dashboard_format import NONE, format_duration, format_moment, format_usd
+from flows.common.run_logger import run_logger
+from flows.provisioning.creation import RegionAttempt
+from flows.provisioning.readiness import ReadinessPhase
+from flows.provisioning.request import ProvisionRequest
+from flows.provisioning.result import ProvisionResult
 
 SUMMARY_KEY_PREFIX = "provision-"
-
-
-def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    try:
-        return get_run_logger()
-    except Exception:  # outside a run
-        return logging.getLogger(__name__)
 
 
 def summary_key(name: str) -> str:
@@ -138,7 +130,7 @@ class ProvisionProgress:
                     self.artifact_id, progress=self.percent, description=description
                 )
         except Exception as exc:  # the dashboard never fails the provisioning
-            _logger().warning("Progress artifact not updated: %s", type(exc).__name__)
+            run_logger(__name__).warning("Progress artifact not updated: %s", type(exc).__name__)
 
 
 def _cell(value: Any) -> str:
@@ -220,7 +212,7 @@ def ready_summary_markdown(result: ProvisionResult) -> str:
 
 
 def failure_summary_markdown(
-    request: dict[str, Any],
+    request: ProvisionRequest,
     message: str,
     attempts: Sequence[RegionAttempt],
     instance_id: str | None,
@@ -228,16 +220,15 @@ def failure_summary_markdown(
     """The markdown of a failed provisioning: the error and what happened in each region.
 
     Example:
-        >>> print(failure_summary_markdown({"name": "a", "product_name": "RTX 4090 24GB",
-        ...     "billing_mode": "spot"}, "no capacity", [], None).splitlines()[0])
+        >>> request = ProvisionRequest(name="a", product_name="RTX 4090 24GB", template_id="1")
+        >>> print(failure_summary_markdown(request, "no capacity", [], None).splitlines()[0])
         # Provisioning a failed
 
     """
     lines = [
-        f"# Provisioning {request['name']} failed",
+        f"# Provisioning {request.name} failed",
         "",
-        f"{_cell(request.get('product_name'))} ({_cell(request.get('billing_mode'))}): "
-        f"{_cell(message)}",
+        f"{_cell(request.product_name)} ({_cell(request.billing_mode)}): {_cell(message)}",
         "",
     ]
     if instance_id:
@@ -256,7 +247,7 @@ async def _publish_markdown(name: str, markdown: str, description: str) -> UUID 
             markdown=markdown, key=summary_key(name), description=description
         )
     except Exception as exc:  # the dashboard never fails the provisioning
-        _logger().warning("Provisioning summary not published: %s", type(exc).__name__)
+        run_logger(__name__).warning("Provisioning summary not published: %s", type(exc).__name__)
         return None
 
 
@@ -280,7 +271,7 @@ async def publish_provision_summary(result: ProvisionResult) -> UUID | None:
 
 async def publish_failure_summary(
     progress: ProvisionProgress,
-    request: dict[str, Any],
+    request: ProvisionRequest,
     message: str,
     attempts: Sequence[RegionAttempt],
     instance_id: str | None,
@@ -295,7 +286,7 @@ async def publish_failure_summary(
     """
     await progress.failed(message)
     return await _publish_markdown(
-        request["name"],
+        request.name,
         failure_summary_markdown(request, message, attempts, instance_id),
-        f"Provisioning {request['name']} failed",
+        f"Provisioning {request.name} failed",
     )

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict
 
 from clients.endpoint_models import HealthReport
 from clients.novita import Instance, InstanceStatus
-from flows.flow_resources import FlowResources
+from flows.common.resources import FlowResources
 from store import LifecycleStatus, utc_now
 from tasks.probe_endpoints import probe_endpoints
 from tasks.wait_for_status import InstanceWaitError, wait_for_status
@@ -59,13 +59,15 @@ async def bring_to_ready(
     on_phase: PhaseListener,
     *,
     record_in_store: bool = True,
+    running: Instance | None = None,
 ) -> ReadyInstance:
     """Poll until running, health-check every endpoint, then record `ready` in the store.
 
     The store follows each phase (running → health_checking → ready, with ready_at);
     `on_phase` is called at each one so the caller sends its own events. `deadline_at` is a
     `time.monotonic()` instant shared by both steps. `record_in_store=False` leaves the store
-    alone, for an instance Novita knows but this project does not manage.
+    alone, for an instance Novita knows but this project does not manage. `running`: the
+    caller already waited until Novita reported it running (a migration's own wait).
 
     Raises:
         NotReadyError: not running in time, gone, exited, or unhealthy by the deadline.
@@ -79,7 +81,7 @@ async def bring_to_ready(
     logger = get_run_logger()
     policies = res.policies
     try:
-        instance = await wait_for_status(
+        instance = running or await wait_for_status(
             res.client,
             instance_id,
             [InstanceStatus.RUNNING],
@@ -91,14 +93,20 @@ async def bring_to_ready(
     except InstanceWaitError as exc:
         raise NotReadyError(str(exc), ReadinessPhase.WAITING_FOR_RUNNING) from exc
     if record_in_store:
-        await res.store.set_status(instance_id, LifecycleStatus.RUNNING)
+        await res.journal.record_status(instance_id, LifecycleStatus.RUNNING)
     await on_phase(ReadinessPhase.RUNNING, instance, None)
 
     if record_in_store:
-        await res.store.set_status(instance_id, LifecycleStatus.HEALTH_CHECKING)
+        await res.journal.record_status(instance_id, LifecycleStatus.HEALTH_CHECKING)
     await on_phase(ReadinessPhase.HEALTH_CHECKING, instance, None)
     budget = max(deadline_at - time.monotonic(), MIN_PROBE_SECONDS)
-    health = await probe_endpoints(instance.port_mappings, deadline_seconds=budget)
+    settings = res.webhook_settings
+    health = await probe_endpoints(
+        instance.port_mappings,
+        deadline_seconds=budget,
+        strict_outbound=settings.strict_outbound,
+        outbound_allow_list=list(settings.outbound_allow_list),
+    )
     if not health.healthy:
         failing = ", ".join(
             f"{c.port}/{c.type}: {c.error or c.status_code}" for c in health.unhealthy
@@ -109,7 +117,11 @@ async def bring_to_ready(
             health,
         )
     if record_in_store:
-        await res.store.set_status(instance_id, LifecycleStatus.READY, ready_at=utc_now())
+        await res.journal.record_status(instance_id, LifecycleStatus.READY, ready_at=utc_now())
     logger.info("Instance %s is ready (%d endpoint(s) healthy)", instance_id, len(health.checked))
     await on_phase(ReadinessPhase.READY, instance, health)
     return ReadyInstance(instance=instance, health=health)
+
+
+async def quietly(phase: ReadinessPhase, instance: Instance, health: HealthReport | None) -> None:
+    """A phase listener that tells nobody: a migration sums the phases up in one webhook."""

@@ -8,62 +8,26 @@ sweep is one click away in the UI (`auto-stop-sweep-report`, `migration-sweep-re
 
 from __future__ import annotations
 
-import asyncio
-import logging
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Protocol, TypeVar
+from collections.abc import Sequence
 
-from prefect import get_run_logger
 from prefect.artifacts import acreate_table_artifact
 from pydantic import BaseModel, Field
 
+from flows.common.run_logger import run_logger
+from flows.sweeps.outcomes import InstanceError, InstanceSkippedError, SkippedInstance
+
+__all__ = [
+    "InstanceError",
+    "InstanceSkippedError",
+    "SkippedInstance",
+    "SweepRow",
+    "log_skipped",
+    "publish_sweep_report",
+    "publish_sweep_table",
+]
+
 MAX_ARTIFACT_ROWS = 500
 """A table artifact keeps at most this many rows (the sweep's result keeps everything)."""
-
-
-class SkippedInstance(BaseModel):
-    """An instance the sweep looked at and left alone.
-
-    Example:
-        >>> SkippedInstance(instance_id="0123456789abcdef", name="a", reason="used 3 min ago")
-        SkippedInstance(instance_id='0123456789abcdef', name='a', reason='used 3 min ago')
-
-    """
-
-    instance_id: str
-    name: str | None = None
-    reason: str
-
-
-class InstanceError(BaseModel):
-    """An instance whose action failed; the sweep carried on with the others.
-
-    Example:
-        >>> InstanceError(instance_id="0123456789abcdef", error="stop refused").error
-        'stop refused'
-
-    """
-
-    instance_id: str
-    name: str | None = None
-    error: str
-
-
-class InstanceSkippedError(Exception):
-    """Raised while acting on one instance when a re-read shows it must be left alone.
-
-    Example:
-        ```python
-        if live.status != InstanceStatus.RUNNING:
-            raise InstanceSkippedError(f"Novita now reports {live.status_raw}")
-        ```
-
-    """
-
-    @property
-    def reason(self) -> str:
-        """Why the instance was left alone."""
-        return str(self)
 
 
 class SweepRow(BaseModel):
@@ -73,13 +37,6 @@ class SweepRow(BaseModel):
     name: str = Field(default="-")
     decision: str
     detail: str = Field(default="")
-
-
-def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
-    try:
-        return get_run_logger()
-    except Exception:  # outside a run
-        return logging.getLogger(__name__)
 
 
 async def publish_sweep_table(key: str, rows: Sequence[SweepRow], summary: str) -> None:
@@ -104,62 +61,29 @@ async def publish_sweep_table(key: str, rows: Sequence[SweepRow], summary: str) 
     try:
         await acreate_table_artifact(table=table, key=key, description=description)
     except Exception as exc:  # the report is also the flow's result: a lost table is not fatal
-        _logger().warning("Sweep table %s not published: %s", key, type(exc).__name__)
+        run_logger(__name__).warning("Sweep table %s not published: %s", key, type(exc).__name__)
 
 
-class SweepCandidate(Protocol):
-    """What a sweep acts on: any model with the instance's id and name."""
+def log_skipped(skipped: Sequence[SkippedInstance]) -> None:
+    """Log each instance a sweep leaves alone, with the reason.
 
-    instance_id: str
-    name: str
+    Example:
+        >>> log_skipped([SkippedInstance(instance_id="0123456789abcdef", reason="busy")])
+
+    """
+    logger = run_logger(__name__)
+    for instance in skipped:
+        logger.info("Skip %s (%s): %s", instance.name, instance.instance_id, instance.reason)
 
 
-CandidateT = TypeVar("CandidateT", bound=SweepCandidate)
-OutcomeT = TypeVar("OutcomeT")
-
-
-async def act_on_each(
-    candidates: Sequence[CandidateT],
-    concurrency: int,
-    action: Callable[[CandidateT], Awaitable[OutcomeT]],
-    what: str,
-    skipped: list[SkippedInstance],
-    errors: list[InstanceError],
-) -> list[tuple[CandidateT, OutcomeT]]:
-    """Run `action` on every candidate, at most `concurrency` at once; one failure never stops it.
-
-    An `InstanceSkippedError` lands in `skipped` with its reason; any other exception in
-    `errors`. Returns the candidates that succeeded, with their outcomes, in input order.
+async def publish_sweep_report(key: str, rows: Sequence[SweepRow], summary: str) -> None:
+    """Publish the sweep's table artifact and log its one-line summary; never fails the sweep.
 
     Example:
         ```python
-        done = await act_on_each(idle, 5, lambda c: AutoStop(res, c).run(), "Auto-stop",
-                                 report.skipped, report.errors)
+        await publish_sweep_report(REPORT_KEY, report.rows(), report.summary())
         ```
 
     """
-    logger = _logger()
-    gate = asyncio.Semaphore(concurrency)
-
-    async def act(candidate: CandidateT) -> tuple[CandidateT, OutcomeT] | None:
-        async with gate:
-            try:
-                return candidate, await action(candidate)
-            except InstanceSkippedError as exc:
-                logger.info("Left %s alone: %s", candidate.instance_id, exc.reason)
-                skipped.append(
-                    SkippedInstance(
-                        instance_id=candidate.instance_id, name=candidate.name, reason=exc.reason
-                    )
-                )
-            except Exception as exc:  # one instance's failure never stops the sweep
-                logger.error("%s of %s failed: %s", what, candidate.instance_id, exc)
-                errors.append(
-                    InstanceError(
-                        instance_id=candidate.instance_id, name=candidate.name, error=str(exc)
-                    )
-                )
-            return None
-
-    results = await asyncio.gather(*(act(c) for c in candidates))
-    return [r for r in results if r is not None]
+    await publish_sweep_table(key, rows, summary)
+    run_logger(__name__).info(summary)

@@ -3,7 +3,6 @@ a real webhook receiver and a real notification block (Prefect's custom webhook)
 
 from __future__ import annotations
 
-import doctest
 import json
 import uuid
 from collections.abc import Iterator
@@ -13,14 +12,12 @@ from typing import Any
 import pytest
 from prefect.exceptions import ParameterTypeError
 
-import flows.auto_stop_rules
-import flows.sweep_report
 from clients.novita import CreateInstanceRequest, Instance, InstanceStatus, NovitaClient
 from clients.webhook_signature import verify_webhook_signature
-from flows.auto_stop_rules import IdleInstance, plan_auto_stop
 from flows.auto_stop_sweep import REPORT_KEY, auto_stop_sweep
 from flows.lifecycle import mark_instance_used_flow
 from flows.provision import ProvisionResult, provision_instance
+from flows.sweeps.auto_stop.rules import IdleInstance, plan_auto_stop
 from simulator.server import SimulatorServer
 from store import DesiredState, LifecycleStatus, ManagedInstance, OperationKind, StateStore
 from tests.flows.conftest import WEBHOOK_SECRET
@@ -111,12 +108,6 @@ def test_rules_decide_every_instance_in_one_pass() -> None:
     # the sweep-wide threshold moves the default, not an instance's own setting
     lower = plan_auto_stop(records, live, NOW, 1, include_unmanaged=False)
     assert {i.instance_id for i in lower.idle} == {ids[0], ids[1], ids[8]}
-
-
-def test_rule_modules_doctests() -> None:
-    for module in (flows.auto_stop_rules, flows.sweep_report):
-        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-        assert result.failed == 0, module.__name__
 
 
 # -- the flow -----------------------------------------------------------------------------

@@ -17,10 +17,11 @@ import pytest
 
 from blocks import NovitaPolicies
 from clients.novita import CreateInstanceRequest, Instance, NovitaClient
+from flows.fleet.rules.table_columns import FLEET_COLUMNS, fleet_rows
+from flows.fleet.table import FLEET_ARTIFACT_KEY
 from flows.fleet_sync import fleet_sync
-from flows.fleet_table import FLEET_ARTIFACT_KEY, FLEET_COLUMNS, fleet_rows
 from flows.provision import ProvisioningFailedError, provision_instance
-from flows.provision_artifacts import summary_key
+from flows.provisioning.artifacts import summary_key
 from simulator.server import SimulatorServer
 from store import ManagedInstance, StateStore, utc_now
 from tests.webhooks.receiver import Receiver

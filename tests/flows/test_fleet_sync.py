@@ -21,10 +21,14 @@ from clients.novita import CreateInstanceRequest, Instance, InstanceStatus, Novi
 from clients.webhook_payload import WebhookEvent, build_webhook_body
 from clients.webhook_retry_policy import WebhookRetryPolicy, policy_for
 from clients.webhook_signature import verify_webhook_signature
-from flows.fleet_reconcile import REMOVED_OUTSIDE, abandoned_after, plan_reconciliation
+from flows.common.flow_activity import FlowActivity
+from flows.common.owner_webhooks import MAX_DELIVERY_ATTEMPTS
+from flows.fleet.rules.reconciliation import (
+    REMOVED_OUTSIDE,
+    abandoned_after,
+    plan_reconciliation,
+)
 from flows.fleet_sync import fleet_sync
-from flows.flow_activity import FlowActivity
-from flows.owner_webhooks import MAX_DELIVERY_ATTEMPTS
 from flows.provision import provision_instance
 from simulator.server import SimulatorServer
 from store import (

@@ -13,14 +13,14 @@ from prefect.exceptions import ParameterTypeError
 
 from clients.novita import CreateInstanceRequest, InstanceStatus, NovitaClient, NovitaNotFoundError
 from clients.webhook_signature import verify_webhook_signature
-from flows.instance_lookup import InstanceLookupError, InstanceSelectorError
+from flows.instances.errors import OperationRefusedError, StartFailedError
+from flows.instances.lookup import InstanceLookupError, InstanceSelectorError
 from flows.lifecycle import (
     delete_instance_flow,
     mark_instance_used_flow,
     start_instance_flow,
     stop_instance_flow,
 )
-from flows.lifecycle_errors import OperationRefusedError, StartFailedError
 from flows.provision import ProvisionResult, provision_instance
 from simulator.server import SimulatorServer
 from store import DesiredState, LifecycleStatus, OperationKind, StateStore

@@ -4,7 +4,6 @@ migrations), a Prefect test server and a real webhook receiver."""
 from __future__ import annotations
 
 import asyncio
-import doctest
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -13,14 +12,12 @@ from typing import Any
 import pytest
 from prefect.exceptions import ParameterTypeError
 
-import flows.instance_recreate
-import flows.migration_rules
 from clients.novita import Instance, InstanceStatus, NovitaClient
 from clients.webhook_signature import verify_webhook_signature
 from flows.lifecycle import stop_instance_flow
-from flows.migration_rules import plan_migrations
 from flows.migration_sweep import REPORT_KEY, migration_sweep
 from flows.provision import provision_instance
+from flows.sweeps.migration.rules import plan_migrations
 from simulator.server import SimulatorServer
 from store import DesiredState, LifecycleStatus, ManagedInstance, OperationKind, StateStore
 from tests.flows.conftest import WEBHOOK_SECRET
@@ -118,12 +115,6 @@ def test_rules_pick_reclaimed_instances_within_limits() -> None:
     # without cool-down, the never-tried one goes first; the others wait for the next run
     assert [c.instance_id for c in capped.eligible] == [ids[0]]
     assert sum("max_migrations (1)" in s.reason for s in capped.skipped) == 2
-
-
-def test_rule_modules_doctests() -> None:
-    for module in (flows.migration_rules, flows.instance_recreate):
-        result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
-        assert result.failed == 0, module.__name__
 
 
 # -- the flow -----------------------------------------------------------------------------

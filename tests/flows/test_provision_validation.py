@@ -15,7 +15,7 @@ from prefect.exceptions import ParameterTypeError
 
 from flows.provision import provision_instance
 from flows.provision_fleet import FleetRequest, provision_fleet
-from flows.region_order import UnknownRegionError
+from flows.provisioning.rules.region_order import UnknownRegionError
 from simulator.server import SimulatorServer
 
 GOOD: dict[str, Any] = {"product_name": "RTX 4090 24GB", "template_id": "1001"}
@@ -116,7 +116,7 @@ def test_fleet_request_has_exactly_the_limits_of_provision_instance() -> None:
 def test_template_id_accepts_the_cli_int_and_refuses_empty() -> None:
     from pydantic import TypeAdapter, ValidationError
 
-    from flows.provision_parameters import TemplateId
+    from flows.common.parameters import TemplateId
 
     adapter = TypeAdapter(TemplateId)
     assert adapter.validate_python(1001) == "1001"

@@ -70,34 +70,29 @@ def wait_for_deployment(name: str, env: dict[str, str], process: subprocess.Pope
     raise AssertionError(f"deployment {name} never appeared")
 
 
-async def test_cli_runs_served_provision(
-    served: dict[str, str], sim: SimulatorServer, store: StateStore
-) -> None:
-    name = f"cli-{uuid.uuid4().hex[:8]}"
-    done = await asyncio.to_thread(
+async def cli_run_provision(
+    deployment: str, name: str, env: dict[str, str]
+) -> subprocess.CompletedProcess[str]:
+    """`prefect deployment run <deployment> --param ... --watch`, as a user types it."""
+    params = [f"name={name}", "product_name=RTX 4090 24GB", "template_id=1001", "gpu_num=1"]
+    return await asyncio.to_thread(
         subprocess.run,
-        [
-            PREFECT,
-            "deployment",
-            "run",
-            "provision-instance/provision-instance",
-            "--param",
-            f"name={name}",
-            "--param",
-            "product_name=RTX 4090 24GB",
-            "--param",
-            "template_id=1001",  # parsed as JSON: an int, accepted
-            "--param",
-            "gpu_num=1",
-            "--watch",
-            "--watch-timeout",
-            "180",
-        ],
-        env=served,
+        [PREFECT, "deployment", "run", deployment]
+        + [arg for param in params for arg in ("--param", param)]
+        + ["--watch", "--watch-timeout", "180"],
+        env=env,
         capture_output=True,
         text=True,
         timeout=240,
     )
+
+
+async def test_cli_runs_served_provision(
+    served: dict[str, str], sim: SimulatorServer, store: StateStore
+) -> None:
+    name = f"cli-{uuid.uuid4().hex[:8]}"
+    # template_id=1001 is parsed as JSON by the CLI: an int, accepted
+    done = await cli_run_provision("provision-instance/provision-instance", name, served)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Completed" in done.stdout
     record = await store.get_instance_by_name(name)

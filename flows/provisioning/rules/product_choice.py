@@ -8,7 +8,7 @@ from decimal import Decimal
 
 from pydantic import BaseModel
 
-from clients.novita import BillingMode, Product, strip_region_suffix
+from clients.novita.catalog import BillingMode, Product, strip_region_suffix
 
 
 class ProductOption(BaseModel):

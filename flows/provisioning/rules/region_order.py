@@ -1,12 +1,26 @@
-"""Which regions a provisioning tries, in what order, and the cluster id sent for each."""
+"""Which region is tried next: the order of a provisioning's regions, in one place.
+
+1. The order starts from the default table (DESIGN.md section 5), with the cluster ids
+   Novita's `GET /clusters` gives (else the table's), and any cluster Novita lists that the
+   table lacks appended; a custom priority (parameter `regions`, else the policies'
+   `region_priority`) replaces it; a preferred `region` moves to the front (`region_order`).
+2. A replacement for a reclaimed machine tries the region that reclaimed it last
+   (`regions_avoiding`).
+3. In that order, a region is skipped when it offers no deployable product of that name for
+   the billing mode (`flows/provisioning/rules/plan.py`, reason recorded), and a region whose
+   create is refused for capacity (`INSUFFICIENT_RESOURCE`, quota, rate limit) is blocked for
+   this provisioning: the next usable region is tried (`next_region`). Validation and auth
+   errors never fail over. When every region fails, the error names each with its reason.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Protocol, TypeVar
 
 from pydantic import BaseModel
 
-from clients.novita import Cluster, strip_region_suffix
+from clients.novita.catalog import Cluster, strip_region_suffix
 
 DEFAULT_REGIONS: tuple[tuple[str, str], ...] = (
     ("AS-SGP-02", "as-sgp-2"),
@@ -102,3 +116,50 @@ def region_order(
     for region in ordered:
         unique.setdefault(region.cluster_id, region)
     return list(unique.values())
+
+
+def regions_avoiding(regions: Sequence[Region], avoid: str | None) -> list[Region]:
+    """The same regions with the one to avoid (by cluster id or name) moved to the end.
+
+    Example:
+        >>> order = region_order(None, priority=["AS-SGP-02", "OC-AU-01", "US-CA-06"])
+        >>> [r.name for r in regions_avoiding(order, "as-sgp-2")]
+        ['OC-AU-01', 'US-CA-06', 'AS-SGP-02']
+
+    """
+    if not avoid:
+        return list(regions)
+    key = avoid.casefold()
+    last = [r for r in regions if key in (r.cluster_id.casefold(), r.name.casefold())]
+    return [r for r in regions if r not in last] + last
+
+
+class InCluster(Protocol):
+    """Anything that names the cluster it is in (a `Region`, a region of a plan)."""
+
+    @property
+    def cluster_id(self) -> str:
+        """The Novita cluster id."""
+        ...
+
+
+RegionT = TypeVar("RegionT", bound=InCluster)
+
+
+def next_region(usable: Sequence[RegionT], blocked: Iterable[str]) -> RegionT | None:
+    """The next region to create in: the first usable one whose create was not refused.
+
+    Args:
+        usable: Regions with a chosen product, in the order of the plan.
+        blocked: Cluster ids whose create was refused for capacity in this provisioning.
+
+    Example:
+        >>> order = region_order(None, priority=["AS-SGP-02", "OC-AU-01"])
+        >>> next_region(order, {"as-sgp-2"}).name
+        'OC-AU-01'
+        >>> next_region(order, {"as-sgp-2", "oc-au-1"}) is None
+        True
+
+    """
+    refused = set(blocked)
+    return next((r for r in usable if r.cluster_id not in refused), None)

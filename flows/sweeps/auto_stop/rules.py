@@ -1,4 +1,4 @@
-"""Who auto-stop would stop: the rules of DESIGN §5, decided in memory for the whole fleet.
+"""When is an instance auto-stopped? The rules of DESIGN §5, in one place, for the whole fleet.
 
 One pass over the store's records and Novita's list (both read once per sweep) splits every
 instance into *idle* (to stop) and *skipped* (with the reason). Nothing here calls Novita or
@@ -10,30 +10,22 @@ start, migration or stop; our status is `ready` and Novita reports it `running`;
 use — the later of the latest mark-used signal and the time it became ready this run — is at
 least the threshold ago. An unmanaged instance (Novita knows it, the store does not) is only
 considered when the sweep is told to include them; its last use is when it last started.
+
+The same rules serve three callers: the sweep's plan (`plan_auto_stop`), the re-check right
+before one stop (`recheck`), and the fleet table's "auto-stop in" column (`countdown`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from clients.novita import Instance, InstanceStatus
-from flows.sweep_report import SkippedInstance
-from store import DesiredState, LifecycleStatus, ManagedInstance
-
-BUSY_STATUSES = frozenset(
-    {
-        LifecycleStatus.CREATING,
-        LifecycleStatus.STARTING,
-        LifecycleStatus.RUNNING,  # running at Novita, not yet health-checked: still starting
-        LifecycleStatus.HEALTH_CHECKING,
-        LifecycleStatus.MIGRATING,
-        LifecycleStatus.STOPPING,
-    }
-)
-"""Our statuses while a provisioning, start, migration or stop owns the instance."""
+from clients.novita.instances import Instance, InstanceStatus
+from flows.sweeps.outcomes import SkippedInstance
+from store.models import DesiredState, LifecycleStatus, ManagedInstance
+from store.statuses import BUSY
 
 
 class IdleInstance(BaseModel):
@@ -83,6 +75,17 @@ def last_use(record: ManagedInstance) -> datetime | None:
     return max(moments) if moments else None
 
 
+def effective_threshold(record: ManagedInstance, default_threshold: int) -> int:
+    """The instance's own `auto_stop_minutes`, else the sweep's default (0 = never).
+
+    Example:
+        >>> effective_threshold(ManagedInstance(instance_id="a", name="a"), 20)
+        20
+
+    """
+    return record.auto_stop_minutes if record.auto_stop_minutes is not None else default_threshold
+
+
 def idle_minutes(since: datetime, now: datetime) -> float:
     """Minutes from `since` to `now`, one decimal (never negative).
 
@@ -117,9 +120,7 @@ def decide_managed(
 
     if record.desired_state != DesiredState.RUNNING:
         return skip(f"desired state is {record.desired_state}")
-    threshold = (
-        record.auto_stop_minutes if record.auto_stop_minutes is not None else default_threshold
-    )
+    threshold = effective_threshold(record, default_threshold)
     if threshold == 0:
         own = record.auto_stop_minutes is not None
         return skip(
@@ -127,7 +128,7 @@ def decide_managed(
             if own
             else "auto-stop is off by policy (threshold 0)"
         )
-    if record.status in BUSY_STATUSES:
+    if record.status in BUSY:
         return skip(f"busy: our status is {record.status} (provisioning, start, migration or stop)")
     if record.status != LifecycleStatus.READY:
         return skip(f"not serving: our status is {record.status}")
@@ -230,3 +231,69 @@ def _add(plan: AutoStopPlan, decision: IdleInstance | SkippedInstance) -> None:
         plan.idle.append(decision)
     else:
         plan.skipped.append(decision)
+
+
+def recheck(
+    candidate: IdleInstance,
+    record: ManagedInstance | None,
+    live: Instance | None,
+    now: datetime,
+) -> IdleInstance | SkippedInstance:
+    """Decide one candidate again from a fresh read, right before it is stopped.
+
+    Example:
+        >>> from datetime import UTC, datetime
+        >>> c = IdleInstance(instance_id="0123456789abcdef", name="a", managed=True,
+        ...                  idle_minutes=25.0, threshold_minutes=20,
+        ...                  last_used_at=datetime(2026, 1, 1, tzinfo=UTC))
+        >>> recheck(c, None, None, datetime(2026, 1, 1, 1, tzinfo=UTC)).reason
+        'Novita no longer knows it'
+
+    """
+    if live is None:
+        return SkippedInstance(
+            instance_id=candidate.instance_id,
+            name=candidate.name,
+            reason="Novita no longer knows it",
+        )
+    if not candidate.managed:
+        return decide_unmanaged(live, now, candidate.threshold_minutes, include_unmanaged=True)
+    if record is None or record.status == LifecycleStatus.DELETED:
+        return SkippedInstance(
+            instance_id=candidate.instance_id, name=candidate.name, reason="no longer managed"
+        )
+    return decide_managed(record, live, now, candidate.threshold_minutes)
+
+
+def countdown(
+    record: ManagedInstance, live: Instance | None, default_threshold: int, now: datetime
+) -> str:
+    """How long until auto-stop applies: `never` (threshold 0), `due`, `N min`, or `-`.
+
+    `-` when the rules do not apply now: Novita does not report it running, our status is
+    not ready, or its owner does not want it running.
+
+    Example:
+        >>> from datetime import UTC, datetime, timedelta
+        >>> now = datetime(2026, 1, 1, 1, tzinfo=UTC)
+        >>> r = ManagedInstance(instance_id="a", name="a", status="ready",
+        ...                     ready_at=now - timedelta(minutes=5))
+        >>> countdown(r, Instance(id="a", status="running"), 20, now)
+        '15 min'
+
+    """
+    serving = live is not None and live.status is InstanceStatus.RUNNING
+    if not serving or record.status != LifecycleStatus.READY:
+        return "-"
+    if record.desired_state != DesiredState.RUNNING:
+        return "-"
+    threshold = effective_threshold(record, default_threshold)
+    if threshold == 0:
+        return "never"
+    used = last_use(record)
+    if used is None:
+        return "-"
+    left = timedelta(minutes=threshold) - (now - used)
+    if left <= timedelta(0):
+        return "due"
+    return f"{int(left.total_seconds() // 60)} min"

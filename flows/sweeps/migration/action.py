@@ -1,12 +1,13 @@
 """Bring back one reclaimed instance: migrate it, else recreate it elsewhere, else report failure.
 
 re-check (Novita still reports it exited, our record still wants it running) → claim
-(atomic `→ migrating`) → count the attempt → `POST /gpu/instance/migrate` → wait until it
-runs → health-check → ready → `instance.migrated` (method "migrate"). When the migrate is
-refused (e.g. `MIGRATE_INSUFFICIENT_RESOURCE`) or its job fails, the instance is recreated
-through provisioning, the reclaiming region tried last; once the new one is ready the old
-one is deleted and `instance.migrated` carries both ids (method "recreate"). When every way
-fails: status `failed` with the reason, `instance.migration_failed`, and the humans are told.
+(atomic `→ migrating`, counting the attempt) → `POST /gpu/instance/migrate` → wait until it
+runs (one wait task) → health-check → ready → `instance.migrated` (method "migrate"). When the
+migrate is refused (e.g. `MIGRATE_INSUFFICIENT_RESOURCE`) or its job fails, the instance is
+recreated through provisioning's steps, the reclaiming region tried last; once the new one is
+ready the old one is deleted and `instance.migrated` carries both ids (method "recreate").
+When every way fails: status `failed` with the reason, `instance.migration_failed`, and the
+humans are told. How attempts are retried is in `flows/sweeps/migration/rules.py`.
 """
 
 from __future__ import annotations
@@ -15,32 +16,42 @@ import time
 from datetime import datetime
 from typing import Any, Literal, NoReturn
 
-from prefect import get_run_logger
 from pydantic import BaseModel
 
-from clients.endpoint_models import HealthReport
-from clients.novita import Instance, InstanceStatus, NovitaError, NovitaNotFoundError
+from clients.novita import NovitaError
 from clients.webhook_payload import WebhookEvent
-from flows.flow_resources import FlowResources
-from flows.human_notifications import notify_humans
-from flows.instance_lookup import InstanceTarget, read_live
-from flows.instance_recreate import RecreateImpossibleError, Recreation
-from flows.instance_view import connection_details, port_views
-from flows.migration_rules import CLAIMABLE, MigrationCandidate
-from flows.migration_wait import MigrateJobFailedError, wait_for_migration
-from flows.provision import ProvisioningFailedError
-from flows.readiness import NotReadyError, ReadinessPhase, ReadyInstance, bring_to_ready
-from flows.region_order import UnknownRegionError
-from flows.sweep_report import InstanceSkippedError
+from flows.common.notifications import notify_humans
+from flows.common.resources import FlowResources
+from flows.common.run_logger import run_logger
+from flows.instances.lookup import read_live
+from flows.instances.view import (
+    connection_details,
+    live_event_data,
+    port_views,
+    record_event_data,
+)
+from flows.provisioning.creation import ProvisioningFailedError
+from flows.provisioning.readiness import (
+    NotReadyError,
+    ReadinessPhase,
+    ReadyInstance,
+    bring_to_ready,
+    quietly,
+)
+from flows.provisioning.request import RecreateImpossibleError
+from flows.provisioning.rules.region_order import UnknownRegionError
+from flows.sweeps.migration.recreate import Recreation
+from flows.sweeps.migration.rules import CLAIMABLE, MigrationCandidate, recheck_reclaimed
+from flows.sweeps.migration.wait import MigrateJobFailedError, wait_for_migration
+from flows.sweeps.outcomes import InstanceSkippedError
 from store import (
-    DesiredState,
     InstanceConflictError,
     LifecycleStatus,
     ManagedInstance,
     OperationKind,
     OperationOutcome,
 )
-from tasks.novita_actions import delete_instance, migrate_instance
+from tasks.novita_actions import ActionOutcome, delete_instance, migrate_instance
 
 Method = Literal["migrate", "recreate"]
 
@@ -72,10 +83,6 @@ class _MigrateDidNotWorkError(RuntimeError):
     """The migrate itself was refused or did not bring the instance back: try a recreate."""
 
 
-async def _quiet(phase: ReadinessPhase, instance: Instance, health: HealthReport | None) -> None:
-    """The readiness phases are summed up by `instance.migrated`, not sent one by one."""
-
-
 class Migration:
     """The steps of bringing back one reclaimed instance, sharing the run's resources.
 
@@ -90,13 +97,20 @@ class Migration:
         self.res = res
         self.candidate = candidate
         self.instance_id = candidate.instance_id
-        self.current_id = candidate.instance_id
         self.label = f"{candidate.name!r} ({candidate.instance_id})"
-        self.logger = get_run_logger()
+        self.logger = run_logger(__name__)
         self.record: ManagedInstance | None = None
         self.attempt = candidate.attempts + 1
         minutes = res.policies.readiness_deadline_minutes
         self.deadline_at = time.monotonic() + minutes * 60
+        self.journal = res.journal.operation(
+            OperationKind.MIGRATION, self.instance_id, name=candidate.name
+        )
+
+    @property
+    def current_id(self) -> str:
+        """The Novita id the record is on now (the new one after a recreate)."""
+        return self.journal.instance_id
 
     async def run(self) -> MigrationOutcome:
         """Re-check, claim, migrate; recreate when the migrate fails.
@@ -119,37 +133,31 @@ class Migration:
     async def recheck(self) -> ManagedInstance:
         """Read Novita's live status and our record again right before acting."""
         live = await read_live(self.res, self.instance_id)
-        if live is None:
-            raise InstanceSkippedError("Novita no longer knows it")
-        if live.status != InstanceStatus.EXITED:
-            raise InstanceSkippedError(f"Novita now reports {live.status_raw or live.status}")
         record = await self.res.store.get_instance(self.instance_id)
-        if record is None or record.status == LifecycleStatus.DELETED:
-            raise InstanceSkippedError("no longer managed")
-        if record.desired_state != DesiredState.RUNNING:
-            raise InstanceSkippedError(f"desired state changed to {record.desired_state}")
-        if record.status not in CLAIMABLE:
-            raise InstanceSkippedError(f"our status changed to {record.status}")
+        why = recheck_reclaimed(record, live)
+        if why is not None or record is None:
+            raise InstanceSkippedError(why or "no longer managed")
         return record
 
     async def claim(self, record: ManagedInstance) -> None:
-        """Move our status to `migrating` atomically and count the attempt."""
-        reason = f"reclaimed ({self.candidate.reclaimed_because}): migrating"
-        if not await self.res.store.transition_status(
-            self.instance_id, CLAIMABLE, LifecycleStatus.MIGRATING, reason=reason
-        ):
-            raise InstanceSkippedError("our status changed meanwhile")
-        self.record = await self.res.store.record_migration_attempt(self.instance_id)
-        self.attempt = self.record.migration_attempts
-        await self._record(
-            OperationOutcome.STARTED,
-            {
+        """Move our status to `migrating` atomically and count the attempt, in one step."""
+        self.attempt = record.migration_attempts + 1
+        claim = await self.journal.claim(
+            record,
+            allowed=CLAIMABLE,
+            status=LifecycleStatus.MIGRATING,
+            reason=f"reclaimed ({self.candidate.reclaimed_because}): migrating",
+            migration_attempts="count",
+            detail={
                 "method": "migrate",
                 "attempt": self.attempt,
                 "reclaimed_because": self.candidate.reclaimed_because,
                 "region": self.candidate.region,
             },
         )
+        if not claim.won:
+            raise InstanceSkippedError(claim.why or "our status changed meanwhile")
+        self.record = claim.outcome.record if claim.outcome else record
 
     # -- migrate --------------------------------------------------------------------------
 
@@ -161,11 +169,13 @@ class Migration:
             raise _MigrateDidNotWorkError(f"migrate refused: {exc}") from exc
         self.logger.info("Novita accepted the migrate of %s: waiting for it to run", self.label)
         try:
-            await wait_for_migration(self.res, self.instance_id, self.deadline_at)
+            running = await wait_for_migration(self.res, self.instance_id, self.deadline_at)
         except (MigrateJobFailedError, NovitaError) as exc:
             raise _MigrateDidNotWorkError(str(exc)) from exc
         try:
-            ready = await bring_to_ready(self.res, self.instance_id, self.deadline_at, _quiet)
+            ready = await bring_to_ready(
+                self.res, self.instance_id, self.deadline_at, quietly, running=running
+            )
         except NotReadyError as exc:
             if exc.phase == ReadinessPhase.WAITING_FOR_RUNNING:
                 raise _MigrateDidNotWorkError(str(exc)) from exc
@@ -186,10 +196,9 @@ class Migration:
         record = self.record or await self.res.store.get_instance(self.instance_id)
         assert record is not None  # claimed above
         avoid = self.candidate.cluster_id or self.candidate.region
-        recreation: Recreation | None = None
+        recreation = Recreation(self.res, self.journal, record, avoid)
         try:
-            recreation = await Recreation.prepare(self.res, record, avoid)
-            new_record, ready = await recreation.run_to_ready()
+            _, ready = await recreation.run_to_ready(self.deadline_at)
         except (
             RecreateImpossibleError,
             ProvisioningFailedError,
@@ -198,9 +207,7 @@ class Migration:
             InstanceConflictError,
             NovitaError,
         ) as exc:
-            created = recreation.instance_id if recreation is not None else None
-            if created:
-                self.current_id = created
+            created = recreation.instance_id
             kept = (
                 f"; the old instance {self.instance_id} is kept"
                 if created and created != self.instance_id
@@ -211,21 +218,18 @@ class Migration:
                 "RECREATE_FAILED",
                 "recreate",
             )
-        assert recreation is not None  # set before run_to_ready returned
-        self.current_id = new_record.instance_id
         old_deleted = await self.delete_old()
         return await self.succeed("recreate", ready, recreation.region, old_deleted=old_deleted)
 
     async def delete_old(self) -> bool:
         """Delete the replaced instance; gone already counts as deleted."""
         try:
-            await delete_instance(self.res.client, self.instance_id)
-        except NovitaNotFoundError:
-            pass
+            result = await delete_instance(self.res.client, self.instance_id)
         except NovitaError as exc:  # the new one serves: a leftover is reported, not fatal
             self.logger.warning("The old instance %s was not deleted: %s", self.instance_id, exc)
             return False
-        self.logger.info("Deleted the old instance %s", self.instance_id)
+        if result.outcome != ActionOutcome.ALREADY_GONE:
+            self.logger.info("Deleted the old instance %s", self.instance_id)
         return True
 
     # -- outcomes -------------------------------------------------------------------------
@@ -235,16 +239,16 @@ class Migration:
     ) -> MigrationOutcome:
         """Record success, reset the attempt counter, tell the owner and the humans."""
         new_id = self.current_id
-        store = self.res.store
-        await store.reset_migration_attempts(new_id)
-        record = await store.get_instance(new_id)
         migration: dict[str, Any] = {"from": self.instance_id, "to": new_id, "method": method}
         if region:
             migration["region"] = region
         detail: dict[str, Any] = migration | {"attempt": self.attempt}
         if old_deleted is not None:
             detail["old_instance_deleted"] = old_deleted
-        await self._record(OperationOutcome.SUCCEEDED, detail, instance_id=new_id)
+        done = await self.journal.record(
+            OperationOutcome.SUCCEEDED, detail, migration_attempts="reset"
+        )
+        record = done.record
         instance = ready.instance
         data = self._event_data(record) | {
             "migration": migration,
@@ -276,13 +280,13 @@ class Migration:
     async def fail(self, message: str, code: str, method: Method) -> NoReturn:
         """Record `failed` with the reason, tell the owner and the humans, raise."""
         self.logger.error("Migration of %s failed: %s", self.label, message)
-        store = self.res.store
-        record = await store.set_status(self.current_id, LifecycleStatus.FAILED, reason=message)
-        await self._record(
+        done = await self.journal.record(
             OperationOutcome.FAILED,
             {"error": message, "code": code, "method": method, "attempt": self.attempt},
-            instance_id=self.current_id,
+            status=LifecycleStatus.FAILED,
+            reason=message,
         )
+        record = done.record
         data = self._event_data(record) | {
             "error": {"code": code, "message": message},
             "migration": {
@@ -293,7 +297,7 @@ class Migration:
             },
         }
         await self.res.webhooks.notify(
-            record.webhook_url,
+            record.webhook_url if record else None,
             WebhookEvent.MIGRATION_FAILED,
             "failed",
             self.current_id,
@@ -307,25 +311,7 @@ class Migration:
         )
         raise MigrationFailedError(message)
 
-    # -- helpers --------------------------------------------------------------------------
-
     def _event_data(self, record: ManagedInstance | None) -> dict[str, Any]:
-        target = InstanceTarget(
-            instance_id=self.current_id, name=self.candidate.name, record=record
-        )
-        return target.event_data()
-
-    async def _record(
-        self,
-        outcome: OperationOutcome,
-        detail: dict[str, Any],
-        instance_id: str | None = None,
-    ) -> None:
-        await self.res.store.record_operation(
-            instance_id or self.instance_id,
-            OperationKind.MIGRATION,
-            outcome,
-            flow_run_id=self.res.flow_run_id,
-            detail=detail,
-            name=self.candidate.name,
-        )
+        if record is not None:
+            return record_event_data(record)
+        return live_event_data(self.candidate.name, None)

@@ -1,130 +1,80 @@
-"""Recreate a reclaimed instance elsewhere: provisioning's plan → template → create → ready.
+"""Recreate a reclaimed instance elsewhere, composed of provisioning's own steps.
 
 When a migrate fails, the migration sweep provisions a replacement from the record's stored
-request (product, template, GPUs, disk, billing mode, regions), with the region that
-reclaimed it tried last, under the same name. The new instance does not get a record of its
-own: the managed record moves to the new id (`StateStore.replace_instance_id`), so name,
-webhook URL and history stay, and the old id joins `previous_instance_ids`. The old instance
-is deleted by the caller once the new one is ready.
+request (product, template, GPUs, disk, billing mode, regions) under the same name, with the
+region that reclaimed it tried last: plan → template → create with failover → ready, the
+same step functions `provision-instance` uses (`flows/provisioning/`). The new instance does
+not get a record of its own: the managed record moves to the new id in the same journal step
+as the `started` entry, so name, webhook URL and history stay, and the old id joins
+`previous_instance_ids`. The caller deletes the old instance once the new one is ready.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import time
 
-from clients.endpoint_models import HealthReport
-from clients.novita import Instance
-from flows.flow_resources import FlowResources
-from flows.provision import Provisioning, ProvisioningFailedError
-from flows.provision_plan import RegionPlan
-from flows.readiness import ReadinessPhase, ReadyInstance, bring_to_ready
-from flows.region_order import Region, region_order
-from store import DesiredState, LifecycleStatus, ManagedInstance, OperationKind, utc_now
-from tasks.novita_catalog import fetch_clusters
-
-REQUIRED_REQUEST_KEYS = ("product_name", "template_id")
-"""What a stored request must hold for a recreate (the rest has defaults)."""
-
-
-class RecreateImpossibleError(RuntimeError):
-    """The record's stored request does not say enough to provision a replacement."""
-
-
-def regions_avoiding(regions: list[Region], avoid: str | None) -> list[Region]:
-    """The same regions with the one to avoid (by cluster id or name) moved to the end.
-
-    Example:
-        >>> order = region_order(None, priority=["AS-SGP-02", "OC-AU-01", "US-CA-06"])
-        >>> [r.name for r in regions_avoiding(order, "as-sgp-2")]
-        ['OC-AU-01', 'US-CA-06', 'AS-SGP-02']
-
-    """
-    if not avoid:
-        return list(regions)
-    key = avoid.casefold()
-    last = [r for r in regions if key in (r.cluster_id.casefold(), r.name.casefold())]
-    return [r for r in regions if r not in last] + last
+from flows.common.journal import OperationJournal
+from flows.common.resources import FlowResources
+from flows.common.run_logger import run_logger
+from flows.provisioning.creation import (
+    ProvisioningFailedError,
+    RegionAttempt,
+    create_with_failover,
+    resolve_template,
+    skipped_regions,
+)
+from flows.provisioning.planning import build_plan, ordered_regions
+from flows.provisioning.readiness import ReadyInstance, bring_to_ready, quietly
+from flows.provisioning.request import ProvisionRequest
+from flows.provisioning.rules.region_order import regions_avoiding
+from store import DesiredState, LifecycleStatus, ManagedInstance, OperationOutcome, utc_now
 
 
-def recreate_request(record: ManagedInstance, regions: list[str]) -> dict[str, Any]:
-    """A provisioning request for a replacement of `record`, trying `regions` in that order.
-
-    Raises:
-        RecreateImpossibleError: the stored request lacks the product or the template.
-
-    Example:
-        >>> r = ManagedInstance(instance_id="0123456789abcdef", name="a",
-        ...                     request={"product_name": "RTX 4090 24GB", "template_id": "1001"})
-        >>> recreate_request(r, ["OC-AU-01"])["regions"]
-        ['OC-AU-01']
-
-    """
-    stored = record.request
-    missing = [k for k in REQUIRED_REQUEST_KEYS if not stored.get(k)]
-    if missing:
-        raise RecreateImpossibleError(
-            f"the stored request of {record.name!r} lacks {', '.join(missing)}: cannot recreate"
-        )
-    return {
-        "name": record.name,
-        "product_name": stored["product_name"],
-        "template_id": str(stored["template_id"]),
-        "gpu_num": stored.get("gpu_num") or 1,
-        "rootfs_size": stored.get("rootfs_size") or 60,
-        "billing_mode": stored.get("billing_mode") or record.billing_mode or "spot",
-        "region": None,
-        "regions": regions,
-        "webhook_url": record.webhook_url,
-        "auto_stop_minutes": record.auto_stop_minutes,
-        "wait_until_ready": True,
-        "deadline_minutes": None,
-        "dry_run": False,
-    }
-
-
-async def _quiet(phase: ReadinessPhase, instance: Instance, health: HealthReport | None) -> None:
-    """Readiness phases of a migration are not sent one by one: `instance.migrated` sums up."""
-
-
-class Recreation(Provisioning):
-    """A provisioning that replaces `old`: the created instance takes over its record.
+class Recreation:
+    """One replacement of `old`; `instance_id` is the new id once it was created.
 
     Example:
         ```python
-        recreation = await Recreation.prepare(res, record, avoid_region="as-sgp-2")
-        record, ready = await recreation.run_to_ready()
+        recreation = Recreation(res, journal, record, avoid_region="as-sgp-2")
+        record, ready = await recreation.run_to_ready(deadline_at)
         ```
 
     """
 
-    def __init__(self, res: FlowResources, old: ManagedInstance, request: dict[str, Any]) -> None:
-        super().__init__(res, request)
+    def __init__(
+        self,
+        res: FlowResources,
+        journal: OperationJournal,
+        old: ManagedInstance,
+        avoid_region: str | None,
+    ) -> None:
+        self.res = res
+        self.journal = journal
         self.old = old
+        self.avoid_region = avoid_region
+        self.instance_id: str | None = None
         self.region: str | None = None
+        self.attempts: list[RegionAttempt] = []
 
-    @classmethod
-    async def prepare(
-        cls, res: FlowResources, old: ManagedInstance, avoid_region: str | None
-    ) -> Recreation:
-        """Order the regions (stored preference and priority, `avoid_region` last).
+    async def request(self) -> ProvisionRequest:
+        """The replacement's request: the stored one, the reclaiming region last.
 
         Raises:
             RecreateImpossibleError: the stored request cannot be provisioned again.
             UnknownRegionError: the stored regions name an unknown region.
 
         """
-        stored = old.request
-        clusters = await fetch_clusters(res.client)
-        order = region_order(
-            clusters,
+        stored = self.old.request
+        order = await ordered_regions(
+            self.res.client,
             stored.get("region"),
-            stored.get("regions") or res.policies.region_priority,
+            stored.get("regions") or self.res.policies.region_priority,
         )
-        names = [r.name for r in regions_avoiding(order, avoid_region)]
-        return cls(res, old, recreate_request(old, names))
+        names = [r.name for r in regions_avoiding(order, self.avoid_region)]
+        return ProvisionRequest.replacement_for(self.old, names)
 
-    async def run_to_ready(self) -> tuple[ManagedInstance, ReadyInstance]:
-        """Plan, resolve the template, create (region failover), then wait until ready.
+    async def run_to_ready(self, deadline_at: float) -> tuple[ManagedInstance, ReadyInstance]:
+        """Plan, resolve the template, create (region failover), move the record, wait ready.
 
         Raises:
             ProvisioningFailedError: no region could create it.
@@ -133,58 +83,64 @@ class Recreation(Provisioning):
             NovitaError: a call failed in a way failover does not cover.
 
         """
-        plan = await self.plan()
-        template, image_auth = await self.resolve_template()
-        record = await self.create(plan, template, image_auth)
-        ready = await bring_to_ready(self.res, record.instance_id, self.deadline_at, _quiet)
-        record = await self.res.store.get_instance(record.instance_id) or record
-        return record, ready
-
-    async def record_created(self, instance_id: str, region: RegionPlan) -> ManagedInstance:
-        """Move the old record to the new id (same name, webhook and history)."""
-        if instance_id == self.old.instance_id:  # an ambiguous create matched the old one
+        client, request = self.res.client, await self.request()
+        plan = await build_plan(
+            client,
+            request.product_name,
+            request.billing_mode,
+            request.gpu_num,
+            request.rootfs_size,
+            None,
+            request.regions,
+        )
+        self.attempts = skipped_regions(plan)
+        template, image_auth = await resolve_template(client, request.template_id)
+        created, region = await create_with_failover(
+            client, plan, request, template, image_auth, self.attempts
+        )
+        new_id, old_id = created.instance_id, self.old.instance_id
+        if new_id == old_id:  # an ambiguous create matched the old one
             raise ProvisioningFailedError(
                 f"create in {region.region} answered ambiguously and only the old instance "
-                f"{instance_id} carries the name {self.name!r}"
+                f"{new_id} carries the name {request.name!r}",
+                self.attempts,
             )
         chosen = region.chosen
         assert chosen is not None  # create only uses regions with a chosen product
-        self.instance_id = instance_id
-        self.region = region.region
-        self.logger.info(
+        self.instance_id, self.region = new_id, region.region
+        run_logger(__name__).info(
             "Recreated %s as %s in %s: the record moves from %s",
-            self.name,
-            instance_id,
+            request.name,
+            new_id,
             region.region,
-            self.old.instance_id,
+            old_id,
         )
-        record = await self.res.store.replace_instance_id(
-            self.old.instance_id,
-            instance_id,
-            cluster_id=region.cluster_id,
-            region=region.region,
-            product_id=chosen.product_id,
-            product_name=chosen.name,
-            billing_mode=self.request["billing_mode"],
-            price_per_hour=self._total_price(region),
-            desired_state=DesiredState.RUNNING,
-            status=LifecycleStatus.CREATING,
-            status_reason=None,
-            created_at=utc_now(),
-            ready_at=None,
-            stopped_at=None,
-        )
-        await self.res.store.record_operation(
-            instance_id,
-            OperationKind.MIGRATION,
-            "started",
-            flow_run_id=self.res.flow_run_id,
-            detail={
+        await self.journal.record(
+            OperationOutcome.STARTED,
+            {
                 "method": "recreate",
-                "from": self.old.instance_id,
-                "to": instance_id,
+                "from": old_id,
+                "to": new_id,
                 "region": region.region,
                 "regions": [a.model_dump() for a in self.attempts],
             },
+            move_to=new_id,
+            fields={
+                "cluster_id": region.cluster_id,
+                "region": region.region,
+                "product_id": chosen.product_id,
+                "product_name": chosen.name,
+                "billing_mode": request.billing_mode,
+                "price_per_hour": region.total_price(request.gpu_num),
+                "desired_state": DesiredState.RUNNING,
+                "status": LifecycleStatus.CREATING,
+                "status_reason": None,
+                "created_at": utc_now(),
+                "ready_at": None,
+                "stopped_at": None,
+            },
         )
-        return record
+        ready = await bring_to_ready(self.res, new_id, max(deadline_at, time.monotonic()), quietly)
+        record = await self.res.store.get_instance(new_id)
+        assert record is not None  # the step above moved it here
+        return record, ready

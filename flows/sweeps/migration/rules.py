@@ -1,4 +1,4 @@
-"""Which reclaimed instances the migration sweep brings back: DESIGN §5, decided in memory.
+"""Which reclaimed instances are brought back, and how a migration is retried: DESIGN §5.
 
 From the store's records and ONE Novita list call: a managed instance that Novita reports
 `exited` while its desired state is running, and that was reclaimed (spot billing, or
@@ -6,6 +6,18 @@ Novita's spotStatus / spotReclaimTime say so), is eligible — unless a provisio
 stop owns it, its last attempt is within the cool-down, or it used up its attempts. An
 instance a user or auto-stop stopped has desired state `stopped` and is never migrated.
 Nothing here calls Novita or Prefect.
+
+How a migration is retried, from the smallest loop to the largest:
+
+1. Each Novita call of an attempt is retried by the client alone on transient errors
+   (408, 429, 5xx, timeouts): `clients.novita.retry.RetryPolicy`, the one retry budget;
+   tasks never add their own.
+2. Within one attempt, a migrate that is refused or whose `instanceMigrate` job fails falls
+   back to a recreate in another region (the reclaiming region tried last), and only when
+   that fails too is the attempt failed (`flows/sweeps/migration/action.py`).
+3. Across sweeps, a failed attempt is tried again by a later sweep once the cool-down
+   (`migration_cooldown_minutes`, default 30) has passed since the last attempt, until
+   `migration_max_attempts` (default 3) attempts were made; a success resets the count.
 """
 
 from __future__ import annotations
@@ -15,27 +27,18 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel, Field
 
-from clients.novita import Instance, InstanceStatus
-from flows.sweep_report import SkippedInstance
-from store import DesiredState, LifecycleStatus, ManagedInstance
+from clients.novita.instances import Instance, InstanceStatus
+from flows.sweeps.outcomes import SkippedInstance
+from store.models import DesiredState, LifecycleStatus, ManagedInstance
+from store.statuses import BUSY, SERVING, STARTABLE
 
-OWNED_BY_ANOTHER_RUN = frozenset(
-    {LifecycleStatus.CREATING, LifecycleStatus.STARTING, LifecycleStatus.STOPPING}
-)
-"""Our statuses while a provisioning, start or stop owns the instance: not migrated."""
+OWNED_BY_ANOTHER_RUN = BUSY - {LifecycleStatus.HEALTH_CHECKING, LifecycleStatus.MIGRATING}
+"""A provisioning, start or stop owns the instance: not migrated (health checks and an
+earlier migration that crashed mid-way are taken over)."""
 
-CLAIMABLE = frozenset(
-    {
-        LifecycleStatus.RUNNING,
-        LifecycleStatus.HEALTH_CHECKING,
-        LifecycleStatus.READY,
-        LifecycleStatus.FAILED,
-        LifecycleStatus.STOPPED,
-        LifecycleStatus.EXITED,
-        LifecycleStatus.MIGRATING,  # a sweep that crashed mid-way, past the cool-down
-    }
-)
-"""Our statuses a migration may begin from (the claim `→ migrating` is a compare-and-set)."""
+CLAIMABLE = SERVING | STARTABLE | {LifecycleStatus.MIGRATING}
+"""Our statuses a migration may begin from (the claim `→ migrating` is a compare-and-set;
+`migrating`: a sweep that crashed mid-way, past the cool-down)."""
 
 
 class MigrationCandidate(BaseModel):
@@ -80,6 +83,29 @@ def reclaim_evidence(record: ManagedInstance, live: Instance) -> str | None:
         return f"spotReclaimTime {live.spot_reclaim_time.isoformat(timespec='seconds')}"
     if live.billing_mode == "spot" or record.billing_mode == "spot":
         return "spot billing"
+    return None
+
+
+def recheck_reclaimed(record: ManagedInstance | None, live: Instance | None) -> str | None:
+    """Why a candidate must now be left alone, from a fresh read right before the claim.
+
+    Example:
+        >>> r = ManagedInstance(instance_id="0123456789abcdef", name="a", status="ready")
+        >>> recheck_reclaimed(r, Instance(id="0123456789abcdef", status="running"))
+        'Novita now reports running'
+        >>> recheck_reclaimed(r, Instance(id="0123456789abcdef", status="exited"))
+
+    """
+    if live is None:
+        return "Novita no longer knows it"
+    if live.status != InstanceStatus.EXITED:
+        return f"Novita now reports {live.status_raw or live.status}"
+    if record is None or record.status == LifecycleStatus.DELETED:
+        return "no longer managed"
+    if record.desired_state != DesiredState.RUNNING:
+        return f"desired state changed to {record.desired_state}"
+    if record.status not in CLAIMABLE:
+        return f"our status changed to {record.status}"
     return None
 
 

@@ -1,0 +1,1 @@
+"""What every flow shares: resources, parameter types, the journal, events, webhooks, logging."""

@@ -1,0 +1,1 @@
+"""The fleet: reconcile the store with Novita, the fleet table, webhook redelivery."""

@@ -1,0 +1,1 @@
+"""The pure decisions of the fleet: reconciliation and the fleet table's columns (no I/O)."""

@@ -1,0 +1,1 @@
+"""The steps of a provisioning: request, plan, adoption, create with failover, readiness."""

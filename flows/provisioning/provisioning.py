@@ -1,0 +1,321 @@
+"""One provisioning, step by step: adopt or plan → template → create (failover) → ready.
+
+Each step is a function of its own module (`adoption`, `planning`, `creation`,
+`readiness`); this class composes them for `provision-instance`, writes each step to the
+journal and tells the owner's webhook and the progress artifact. A recreate-migration
+composes the same steps differently (`flows/sweeps/migration/recreate.py`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from prefect.artifacts import acreate_table_artifact
+
+from clients.endpoint_models import HealthReport
+from clients.novita import Instance
+from clients.webhook_payload import WebhookEvent
+from flows.common.journal import OperationJournal
+from flows.common.notifications import notify_humans
+from flows.common.resources import FlowResources
+from flows.common.run_logger import run_logger
+from flows.instances.view import connection_details, port_views, record_event_data
+from flows.provisioning.adoption import ExistingInstance, find_instance_named
+from flows.provisioning.artifacts import (
+    ProgressStep,
+    ProvisionProgress,
+    publish_failure_summary,
+    publish_provision_summary,
+)
+from flows.provisioning.creation import (
+    RegionAttempt,
+    create_with_failover,
+    resolve_template,
+    skipped_regions,
+)
+from flows.provisioning.planning import build_plan
+from flows.provisioning.readiness import ReadinessPhase, bring_to_ready
+from flows.provisioning.request import ProvisionRequest
+from flows.provisioning.result import ProvisionResult
+from flows.provisioning.rules.plan import ProvisionPlan
+from store import (
+    DesiredState,
+    LifecycleStatus,
+    ManagedInstance,
+    OperationKind,
+    OperationOutcome,
+    utc_now,
+)
+from tasks.novita_instances import get_instance
+
+PHASE_EVENTS = {
+    ReadinessPhase.RUNNING: WebhookEvent.RUNNING,
+    ReadinessPhase.HEALTH_CHECKING: WebhookEvent.HEALTH_CHECKING,
+    ReadinessPhase.READY: WebhookEvent.READY,
+}
+
+
+class Provisioning:
+    """The steps of one provisioning, sharing the run's resources and request.
+
+    Example:
+        ```python
+        result = await Provisioning(res, request, dry_run=False).run()
+        ```
+
+    """
+
+    def __init__(self, res: FlowResources, request: ProvisionRequest, dry_run: bool) -> None:
+        self.res = res
+        self.request = request
+        self.dry_run = dry_run
+        self.name = request.name
+        self.webhook_url = request.webhook_target
+        self.logger = run_logger(__name__)
+        self.attempts: list[RegionAttempt] = []
+        minutes = request.deadline_minutes or res.policies.readiness_deadline_minutes
+        self.deadline_at = time.monotonic() + minutes * 60
+        self.instance_id: str | None = None
+        self.progress = ProvisionProgress(self.name)
+
+    def journal(self) -> OperationJournal:
+        """The journal of this provisioning (on its instance once there is one)."""
+        return self.res.journal.operation(
+            OperationKind.PROVISION, self.instance_id or "", name=self.name
+        )
+
+    async def run(self) -> ProvisionResult:
+        """Adopt, plan only, or plan → template → create → ready."""
+        existing = await find_instance_named(self.res, self.name)
+        if self.dry_run:
+            return await self.plan_only(existing)
+        if existing is not None:
+            return await self.adopt(existing)
+        plan = await self.plan()
+        await self.progress.step(ProgressStep.PLANNED)
+        record = await self.create(plan)
+        await self.progress.step(ProgressStep.CREATED)
+        return await self.finish(record, adopted=False)
+
+    # -- planning -------------------------------------------------------------------------
+
+    async def plan(self) -> ProvisionPlan:
+        """Build the plan and note the regions it skips."""
+        req = self.request
+        plan = await build_plan(
+            self.res.client,
+            req.product_name,
+            req.billing_mode,
+            req.gpu_num,
+            req.rootfs_size,
+            req.region,
+            req.regions or self.res.policies.region_priority,
+        )
+        for skipped in skipped_regions(plan):
+            self.logger.info("Region %s skipped: %s", skipped.region, skipped.reason)
+            self.attempts.append(skipped)
+        return plan
+
+    async def plan_only(self, existing: ExistingInstance | None) -> ProvisionResult:
+        """Dry run: publish the plan as a table artifact and return it; no create call."""
+        plan = await self.plan()
+        choice = plan.choice
+        await acreate_table_artifact(
+            table=plan.table_rows(),
+            key="provision-plan",
+            description=f"Provisioning plan for {self.name}: {plan.product_name} "
+            f"({plan.billing_mode}), regions in the order they would be tried.",
+        )
+        if choice is not None and choice.chosen is not None:
+            self.logger.info(
+                "Dry run: would create %s in %s at $%s/h",
+                choice.chosen.product_id,
+                choice.region,
+                choice.chosen.price_per_hour,
+            )
+        else:
+            self.logger.warning("Dry run: no region offers %s", plan.product_name)
+        return ProvisionResult(
+            instance_id=existing.instance_id if existing else None,
+            name=self.name,
+            status="planned",
+            region=choice.region if choice else None,
+            cluster_id=choice.cluster_id if choice else None,
+            product_id=choice.chosen.product_id if choice and choice.chosen else None,
+            product_name=plan.product_name,
+            billing_mode=plan.billing_mode,
+            price_per_hour=choice.total_price(self.request.gpu_num) if choice else None,
+            adopted=existing is not None,
+            regions_tried=self.attempts,
+            plan=plan,
+        )
+
+    # -- create ---------------------------------------------------------------------------
+
+    async def create(self, plan: ProvisionPlan) -> ManagedInstance:
+        """Resolve the template, create with failover, record the new managed instance."""
+        template, image_auth = await resolve_template(self.res.client, self.request.template_id)
+        created, region = await create_with_failover(
+            self.res.client, plan, self.request, template, image_auth, self.attempts
+        )
+        chosen = region.chosen
+        assert chosen is not None  # create only uses regions with a chosen product
+        self.instance_id = created.instance_id
+        done = await self.journal().record(
+            OperationOutcome.STARTED,
+            {"regions": [a.model_dump() for a in self.attempts]},
+            fields={
+                "name": self.name,
+                "request": self.request.for_store(),
+                "cluster_id": region.cluster_id,
+                "region": region.region,
+                "product_id": chosen.product_id,
+                "product_name": chosen.name,
+                "billing_mode": self.request.billing_mode,
+                "price_per_hour": region.total_price(self.request.gpu_num),
+                "desired_state": DesiredState.RUNNING,
+                "status": LifecycleStatus.CREATING,
+                "status_reason": None,
+                "webhook_url": self.webhook_url,
+                "auto_stop_minutes": self.request.auto_stop_minutes,
+                "created_at": utc_now(),
+            },
+        )
+        assert done.record is not None
+        await self.res.webhooks.notify(
+            self.webhook_url,
+            WebhookEvent.CREATED,
+            "creating",
+            created.instance_id,
+            record_event_data(done.record),
+        )
+        return done.record
+
+    # -- adoption -------------------------------------------------------------------------
+
+    async def adopt(self, existing: ExistingInstance) -> ProvisionResult:
+        """Take over an instance of the same name and bring it to ready."""
+        self.instance_id = existing.instance_id
+        self.logger.info(
+            "An instance named %s already exists (%s): adopting it instead of creating another",
+            self.name,
+            existing.instance_id,
+        )
+        record, live = existing.record, existing.live
+        fields: dict[str, Any] | None = None
+        status = None
+        if record is None or record.instance_id != existing.instance_id:
+            if record is not None:  # a failed record of an older instance gives way
+                await self.res.journal.record_status(record.instance_id, LifecycleStatus.DELETED)
+            fields = {
+                "name": self.name,
+                "request": self.request.for_store(),
+                "cluster_id": live.cluster_id if live else None,
+                "region": live.cluster_name if live else None,
+                "product_id": live.product_id if live else None,
+                "product_name": live.product_name if live else None,
+                "billing_mode": (live.billing_mode if live else None) or self.request.billing_mode,
+                "desired_state": DesiredState.RUNNING,
+                "status": LifecycleStatus.CREATING,
+                "webhook_url": self.webhook_url,
+                "auto_stop_minutes": self.request.auto_stop_minutes,
+            }
+        elif record.status == LifecycleStatus.FAILED:
+            status = LifecycleStatus.CREATING
+        done = await self.journal().record(
+            OperationOutcome.STARTED, {"adopted": True}, fields=fields, status=status
+        )
+        assert done.record is not None
+        return await self.finish(done.record, adopted=True)
+
+    # -- readiness ------------------------------------------------------------------------
+
+    async def finish(self, record: ManagedInstance, adopted: bool) -> ProvisionResult:
+        """Wait until running and healthy (unless asked not to) and build the result."""
+        instance_id = record.instance_id
+        if not self.request.wait_until_ready:
+            return self._result(record, None, None, adopted)
+        if record.status == LifecycleStatus.READY:
+            instance = await get_instance(self.res.client, instance_id)
+            return self._result(record, instance, None, adopted)
+
+        async def on_phase(
+            phase: ReadinessPhase, instance: Instance, health: HealthReport | None
+        ) -> None:
+            await self.progress.phase(phase)
+            data = record_event_data(record) | {
+                "portMappings": [p.model_dump() for p in port_views(instance)],
+                "connectionDetails": connection_details(instance),
+            }
+            if health is not None:
+                data["healthCheck"] = health.model_dump(mode="json")
+            await self.res.webhooks.notify(
+                self.webhook_url, PHASE_EVENTS[phase], str(phase), instance_id, data
+            )
+
+        ready = await bring_to_ready(self.res, instance_id, self.deadline_at, on_phase)
+        done = await self.journal().record(
+            OperationOutcome.SUCCEEDED,
+            {"regions": [a.model_dump() for a in self.attempts], "adopted": adopted},
+        )
+        result = self._result(done.record or record, ready.instance, ready.health, adopted)
+        await publish_provision_summary(result)
+        return result
+
+    def _result(
+        self,
+        record: ManagedInstance,
+        instance: Instance | None,
+        health: HealthReport | None,
+        adopted: bool,
+    ) -> ProvisionResult:
+        return ProvisionResult(
+            instance_id=record.instance_id,
+            name=record.name,
+            status=str(record.status),
+            region=record.region,
+            cluster_id=record.cluster_id,
+            product_id=record.product_id,
+            product_name=record.product_name,
+            billing_mode=record.billing_mode,
+            price_per_hour=record.price_per_hour,
+            port_mappings=port_views(instance) if instance else [],
+            connection_details=connection_details(instance) if instance else {},
+            created_at=record.created_at,
+            ready_at=record.ready_at,
+            adopted=adopted,
+            regions_tried=self.attempts,
+            health_check=health,
+        )
+
+    # -- failure --------------------------------------------------------------------------
+
+    async def fail(self, message: str, code: str) -> None:
+        """Record the failure, tell the owner and the humans; the flow then ends Failed."""
+        self.logger.error("Provisioning %s failed: %s", self.name, message)
+        await publish_failure_summary(
+            self.progress, self.request, message, self.attempts, self.instance_id
+        )
+        await self.journal().record(
+            OperationOutcome.FAILED,
+            {"error": message, "regions": [a.model_dump() for a in self.attempts]},
+            status=LifecycleStatus.FAILED if self.instance_id else None,
+            reason=message,
+        )
+        await notify_humans(
+            self.res.policies,
+            f"Novita: provisioning {self.name} failed",
+            f"Provisioning {self.name} ({self.request.product_name}) failed: {message}",
+        )
+        await self.res.webhooks.notify(
+            self.webhook_url,
+            WebhookEvent.FAILED,
+            "failed",
+            self.instance_id,
+            {
+                "name": self.name,
+                "error": {"code": code, "message": message},
+                "regionsTried": [a.model_dump() for a in self.attempts],
+            },
+        )

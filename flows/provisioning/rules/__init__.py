@@ -1,0 +1,1 @@
+"""The pure decisions of provisioning: region order, product choice, the plan (no I/O)."""

@@ -1,0 +1,1 @@
+"""Migration: who was reclaimed (rules), how one is brought back (action, recreate)."""
