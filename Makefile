@@ -7,7 +7,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 
-.PHONY: install browser demo up test lint format simulator serve prefect-server register-blocks clean
+.PHONY: install browser postgres demo up test test-fast lint format simulator serve prefect-server register-blocks clean
 
 $(UV):
 	$(PYTHON) -m venv $(BOOT)
@@ -30,8 +30,14 @@ demo: install browser ## run the main job against the bundled simulator
 up: install browser ## the demo, then keep simulator, Prefect server and deployments running
 	$(VENV)/bin/python -m deployments.demo --keep-running --screenshot screenshots/novita-fleet.png
 
-test: install browser ## run the whole test suite
+postgres: ## start the local PostgreSQL when it does not answer (the scale tests need it)
+	bash .ci/ensure-postgres
+
+test: install browser postgres ## run the whole test suite
 	$(VENV)/bin/python -m pytest
+
+test-fast: install ## the tests that start no simulator and no Prefect server (under a minute)
+	$(VENV)/bin/python -m pytest -m "not integration"
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import tempfile
 
+import pytest
+
 # Before anything imports prefect: a private PREFECT_HOME, no telemetry, no outside API.
 _SESSION_DIR = tempfile.mkdtemp(prefix="novita-tests-")
 os.environ["PREFECT_HOME"] = os.path.join(_SESSION_DIR, "prefect-home")
@@ -15,3 +17,27 @@ os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
 os.environ["NOVITA_STATE_URL"] = "sqlite+aiosqlite:///" + os.path.join(_SESSION_DIR, "state.db")
 for _name in ("NOVITA_API_KEY", "NOVITA_API_BASE_URL", "WEBHOOK_SECRET"):
     os.environ.pop(_name, None)
+
+
+STARTS_A_SERVER = frozenset(
+    {
+        "prefect_server",  # tests/flows: a Prefect test server
+        "flow_sim",
+        "flow_env",
+        "sim_server",  # tests/simulator
+        "contract_sim",  # tests/contract
+    }
+)
+"""Fixtures that start the simulator or a Prefect server: their tests are `integration`."""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that starts the simulator or a Prefect server as `integration`.
+
+    Such a test uses one of `STARTS_A_SERVER` (directly or through another fixture), or
+    its module says so with `pytestmark = pytest.mark.integration` (tests that start one in
+    a subprocess). `make test-fast` runs the rest: `pytest -m "not integration"`.
+    """
+    for item in items:
+        if STARTS_A_SERVER & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)

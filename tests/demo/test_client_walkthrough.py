@@ -6,6 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.integration  # starts the simulator or a Prefect server
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -12,6 +12,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.integration  # starts the simulator or a Prefect server
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "screenshots" / "novita-fleet.png"  # the path the README names
 

@@ -8,9 +8,12 @@ import sys
 import time
 
 import httpx
+import pytest
 
 from simulator.server import SimulatorServer
 from tests.simulator.sim_helpers import create, create_body, get
+
+pytestmark = pytest.mark.integration  # starts the simulator or a Prefect server
 
 
 def test_request_log_records_api_calls_and_clears(
