@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from blocks.block_resolution import ResolvableBlock
+from blocks.novita_rate_limit import DEFAULT_RATE_LIMIT_NAME, rate_limit_for
 from clients.novita.client import DEFAULT_BASE_URL
 from clients.novita.http_attempt import DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_REQUEST_DEADLINE
+from clients.novita.pacing import RateBudget
 
 if TYPE_CHECKING:
     from clients.novita import NovitaClient, RetryPolicy
@@ -23,8 +25,8 @@ class NovitaCredentials(ResolvableBlock):
     """Credentials for the Novita GPU-instance API.
 
     When no block is saved, `from_environment()` reads `NOVITA_API_KEY` and
-    `NOVITA_API_BASE_URL`; pointing the latter at the bundled simulator is all it takes to
-    run without a Novita account.
+    `NOVITA_API_BASE_URL` (and `NOVITA_RATE_LIMIT`, e.g. `20/s`); pointing the base URL at the
+    bundled simulator is all it takes to run without a Novita account.
 
     Example:
         ```python
@@ -59,12 +61,30 @@ class NovitaCredentials(ResolvableBlock):
         description="Overall deadline of one attempt (connect + whole response), in seconds: "
         "a server that answers a byte at a time is cut off there.",
     )
+    rate_limit: str | None = Field(
+        default=None,
+        description="Novita's request budget for the whole deployment, e.g. 20/s or 100/min; "
+        "every request of every worker passes one Prefect global rate limit. Empty: no limit.",
+        title="Rate limit",
+    )
+    rate_limit_name: str = Field(
+        default=DEFAULT_RATE_LIMIT_NAME,
+        description="Name of the Prefect global concurrency limit that holds the budget.",
+    )
     max_response_mb: float = Field(
         default=DEFAULT_MAX_RESPONSE_BYTES / 1024 / 1024,
         gt=0,
         le=1024,
         description="Largest answer accepted, in MiB; reading stops past it.",
     )
+
+    @field_validator("rate_limit")
+    @classmethod
+    def _readable_budget(cls, value: str | None) -> str | None:
+        if value is not None and value.strip():
+            RateBudget.parse(value)  # raises naming the expected form
+            return value.strip()
+        return None
 
     @classmethod
     def from_environment(cls) -> NovitaCredentials:
@@ -85,7 +105,8 @@ class NovitaCredentials(ResolvableBlock):
                 "No Novita credentials: save a 'novita-credentials' block or set NOVITA_API_KEY."
             )
         base_url = os.environ.get("NOVITA_API_BASE_URL", "").strip() or DEFAULT_BASE_URL
-        return cls(api_key=SecretStr(api_key), base_url=base_url)
+        budget = os.environ.get("NOVITA_RATE_LIMIT", "").strip() or None
+        return cls(api_key=SecretStr(api_key), base_url=base_url, rate_limit=budget)
 
     @classmethod
     def fallback(cls) -> Self:
@@ -104,7 +125,10 @@ class NovitaCredentials(ResolvableBlock):
         """
         from clients.novita import NovitaClient
 
-        kwargs = {} if retry_policy is None else {"retry_policy": retry_policy}
+        kwargs: dict[str, Any] = {} if retry_policy is None else {"retry_policy": retry_policy}
+        if self.rate_limit:
+            shared = rate_limit_for(RateBudget.parse(self.rate_limit), self.rate_limit_name)
+            kwargs |= {"request_gate": shared.gate, "on_rate_limited": shared.slow_down}
         return NovitaClient(
             api_key=self.api_key,
             base_url=self.base_url,
