@@ -77,20 +77,11 @@ async def run_provisioning(
         provisioning = Provisioning(res, request, dry_run)
         try:
             return await provisioning.run()
-        except ProvisioningFailedError as exc:
-            await provisioning.fail(str(exc), exc.code)
-            raise
-        except UnknownRegionError as exc:
-            await provisioning.fail(str(exc), "UNKNOWN_REGION")
-            raise
-        except NotReadyError as exc:
-            code = f"NOT_READY_{exc.phase.upper()}"
-            await provisioning.fail(str(exc), code)
-            raise ProvisioningFailedError(str(exc), provisioning.attempts, code) from exc
-        except NovitaError as exc:
-            code = exc.reason or type(exc).__name__
-            await provisioning.fail(str(exc), code)
-            raise ProvisioningFailedError(str(exc), provisioning.attempts, code) from exc
+        except (ProvisioningFailedError, UnknownRegionError, NotReadyError, NovitaError) as exc:
+            error = await provisioning.failure(exc)
+            if error is exc:
+                raise
+            raise error from exc
 
 
 @flow(name="provision-instance", persist_result=True)

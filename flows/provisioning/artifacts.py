@@ -99,8 +99,9 @@ class ProvisionProgress:
 
     """
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, *, publish: bool = True) -> None:
         self.name = name
+        self.publish = publish
         self.artifact_id: UUID | None = None
         self.percent = 0.0
 
@@ -119,7 +120,13 @@ class ProvisionProgress:
         """Keep the bar where it stopped and say why the provisioning failed."""
         await self._publish(f"Provisioning {self.name} FAILED at {self.percent:.0f}%: {message}")
 
+    async def publish_text(self, description: str) -> None:
+        """Show the bar at its current percent with this description; never raises."""
+        await self._publish(description)
+
     async def _publish(self, description: str) -> None:
+        if not self.publish:
+            return
         try:
             if self.artifact_id is None:
                 self.artifact_id = await acreate_progress_artifact(
@@ -131,6 +138,52 @@ class ProvisionProgress:
                 )
         except Exception as exc:  # the dashboard never fails the provisioning
             run_logger(__name__).warning("Progress artifact not updated: %s", type(exc).__name__)
+
+
+class FleetProgress:
+    """The progress bar of a fleet: machines created, then machines done (ready or failed).
+
+    Creating counts for the first half of the bar, finishing for the second; it is updated
+    every tenth of the fleet at most, so a big fleet costs a handful of artifact updates.
+
+    Example:
+        ```python
+        progress = FleetProgress(100)
+        await progress.created()
+        await progress.done(ready=98, failed=2)
+        ```
+
+    """
+
+    def __init__(self, total: int) -> None:
+        self.total = max(total, 1)
+        self.created_count = self.failed_count = 0
+        self.bar = ProvisionProgress("fleet")
+        self._shown = -1.0
+
+    async def created(self) -> None:
+        """One more machine was created or adopted."""
+        self.created_count += 1
+        await self._show(50 * self.created_count / self.total)
+
+    async def failed(self) -> None:
+        """One more machine failed."""
+        self.failed_count += 1
+        await self._show(self.bar.percent)
+
+    async def done(self, ready: int, failed: int) -> None:
+        """Every machine is done: the bar is full and says how it went."""
+        self._shown = -1.0
+        self.bar.percent = 100.0
+        await self.bar.publish_text(f"Fleet of {self.total}: {ready} ready, {failed} failed")
+
+    async def _show(self, percent: float) -> None:
+        if percent - self._shown < 10 and percent < 100:
+            return
+        self._shown = self.bar.percent = max(self.bar.percent, percent)
+        await self.bar.publish_text(
+            f"Fleet of {self.total}: {self.created_count} created, {self.failed_count} failed"
+        )
 
 
 def _cell(value: Any) -> str:

@@ -1,8 +1,9 @@
 """Create the machine: resolve the template, then create in the next region, failing over.
 
-The regions come from the plan in order (`flows/provisioning/rules/region_order.py` says
-which is next); a create refused for capacity or rate (after the client's own retries)
-blocks that region for this provisioning and the next one is tried. Every region tried or
+The regions come in the planner's order (`flows/provisioning/rules/region_order.py` says
+which is next), each planned when reached; a create refused for capacity or rate (after the
+client's own retries) blocks that region for this provisioning (and its fleet) and the next
+one is tried. Every region tried or
 skipped is kept as a `RegionAttempt`; when none could create, `ProvisioningFailedError`
 carries them as data and names each with its reason. An ambiguous create (timeout, 500) is
 looked up by name by the create task itself, never repeated blindly.
@@ -22,9 +23,9 @@ from clients.novita import (
     Template,
 )
 from flows.common.run_logger import run_logger
+from flows.provisioning.planning import RegionPlanner
 from flows.provisioning.request import ProvisionRequest
 from flows.provisioning.rules.plan import ProvisionPlan, RegionPlan
-from flows.provisioning.rules.region_order import next_region
 from tasks.novita_actions import CreateResult, create_instance
 from tasks.novita_templates import fetch_image_auth, fetch_template
 
@@ -86,7 +87,7 @@ def failover_summary(product_name: str, billing_mode: str, attempts: list[Region
 
 
 def skipped_regions(plan: ProvisionPlan) -> list[RegionAttempt]:
-    """The regions the plan skipped, as attempts with their reasons.
+    """The regions a whole plan skips, as attempts with their reasons (a dry run's view).
 
     Example:
         >>> skipped_regions(ProvisionPlan(product_name="x", billing_mode="spot", gpu_num=1,
@@ -94,13 +95,22 @@ def skipped_regions(plan: ProvisionPlan) -> list[RegionAttempt]:
         'none'
 
     """
-    return [
-        RegionAttempt(
-            region=r.region, cluster_id=r.cluster_id, outcome="skipped", reason=r.skipped_because
-        )
-        for r in plan.regions
-        if r.chosen is None
-    ]
+    return [_skipped(r) for r in plan.regions if r.chosen is None]
+
+
+def _skipped(region: RegionPlan) -> RegionAttempt:
+    return RegionAttempt(
+        region=region.region,
+        cluster_id=region.cluster_id,
+        outcome="skipped",
+        reason=region.skipped_because,
+    )
+
+
+def _refused(region: RegionPlan, reason: str) -> RegionAttempt:
+    return RegionAttempt(
+        region=region.region, cluster_id=region.cluster_id, outcome="refused", reason=reason
+    )
 
 
 async def resolve_template(
@@ -157,7 +167,7 @@ def create_request(
 
 async def create_with_failover(
     client: NovitaClient,
-    plan: ProvisionPlan,
+    planner: RegionPlanner,
     request: ProvisionRequest,
     template: Template,
     image_auth: SecretStr | None,
@@ -165,7 +175,9 @@ async def create_with_failover(
 ) -> tuple[CreateResult, RegionPlan]:
     """Create in the next usable region; a capacity or rate refusal moves on to the next.
 
-    Appends to `attempts` as it goes (refused regions, then the created one).
+    Regions are planned as they are reached; each one skipped or refused is appended to
+    `attempts`, then the one created in. A refusal blocks that region for every provisioning
+    sharing `planner` (a fleet), which then skip it without asking again.
 
     Raises:
         ProvisioningFailedError: no region could create it (every attempt in the error).
@@ -173,15 +185,21 @@ async def create_with_failover(
 
     Example:
         ```python
-        created, region = await create_with_failover(client, plan, request, template, None, [])
+        created, region = await create_with_failover(client, planner, request, template,
+                                                     None, attempts=[])
         ```
 
     """
     logger = run_logger(__name__)
-    blocked: set[str] = set()
-    while (region := next_region(plan.usable, blocked)) is not None:
+    async for region in planner.regions_in_order():
         chosen = region.chosen
-        assert chosen is not None
+        if chosen is None:
+            logger.info("Region %s skipped: %s", region.region, region.skipped_because)
+            attempts.append(_skipped(region))
+            continue
+        if region.cluster_id in planner.refused:
+            attempts.append(_refused(region, planner.refused[region.cluster_id]))
+            continue
         logger.info(
             "Creating %s in %s: %s at $%s/GPU-h",
             request.name,
@@ -190,21 +208,14 @@ async def create_with_failover(
             chosen.price_per_hour,
         )
         try:
-            created = await create_instance(
+            created = await create_instance.with_options(task_run_name=f"create-{request.name}")(
                 client, create_request(request, region, template, image_auth)
             )
         except (NovitaCapacityError, NovitaRateLimitError) as exc:
             reason = f"create refused: {exc.api_message or exc} ({exc.reason or exc.status_code})"
             logger.warning("Region %s: %s; trying the next region", region.region, reason)
-            attempts.append(
-                RegionAttempt(
-                    region=region.region,
-                    cluster_id=region.cluster_id,
-                    outcome="refused",
-                    reason=reason,
-                )
-            )
-            blocked.add(region.cluster_id)
+            planner.refused.setdefault(region.cluster_id, reason)
+            attempts.append(_refused(region, reason))
             continue
         if created.found_after_error:
             logger.info("The ambiguous create did happen: adopting %s", created.instance_id)

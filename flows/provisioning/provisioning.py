@@ -14,7 +14,7 @@ from typing import Any
 from prefect.artifacts import acreate_table_artifact
 
 from clients.endpoint_models import HealthReport
-from clients.novita import Instance
+from clients.novita import Instance, NovitaError
 from clients.webhook_payload import WebhookEvent
 from flows.common.journal import OperationJournal
 from flows.common.notifications import notify_humans
@@ -29,16 +29,17 @@ from flows.provisioning.artifacts import (
     publish_provision_summary,
 )
 from flows.provisioning.creation import (
+    ProvisioningFailedError,
     RegionAttempt,
     create_with_failover,
-    resolve_template,
     skipped_regions,
 )
-from flows.provisioning.planning import build_plan
-from flows.provisioning.readiness import ReadinessPhase, bring_to_ready
+from flows.provisioning.planning import RegionPlanner
+from flows.provisioning.readiness import NotReadyError, ReadinessPhase, bring_to_ready
 from flows.provisioning.request import ProvisionRequest
 from flows.provisioning.result import ProvisionResult
-from flows.provisioning.rules.plan import ProvisionPlan
+from flows.provisioning.rules.region_order import UnknownRegionError
+from flows.provisioning.shared import ProvisioningShared
 from store import (
     DesiredState,
     LifecycleStatus,
@@ -66,10 +67,21 @@ class Provisioning:
 
     """
 
-    def __init__(self, res: FlowResources, request: ProvisionRequest, dry_run: bool) -> None:
+    def __init__(
+        self,
+        res: FlowResources,
+        request: ProvisionRequest,
+        dry_run: bool = False,
+        shared: ProvisioningShared | None = None,
+        *,
+        artifacts: bool = True,
+    ) -> None:
         self.res = res
         self.request = request
         self.dry_run = dry_run
+        self.shared = shared or ProvisioningShared(res)
+        self.artifacts = artifacts
+        """False in a fleet: the fleet shows one progress bar and one table for all."""
         self.name = request.name
         self.webhook_url = request.webhook_target
         self.logger = run_logger(__name__)
@@ -77,7 +89,7 @@ class Provisioning:
         minutes = request.deadline_minutes or res.policies.readiness_deadline_minutes
         self.deadline_at = time.monotonic() + minutes * 60
         self.instance_id: str | None = None
-        self.progress = ProvisionProgress(self.name)
+        self.progress = ProvisionProgress(self.name, publish=artifacts)
 
     def journal(self) -> OperationJournal:
         """The journal of this provisioning (on its instance once there is one)."""
@@ -90,43 +102,36 @@ class Provisioning:
         existing = await find_instance_named(self.res, self.name)
         if self.dry_run:
             return await self.plan_only(existing)
+        record, adopted = await self.start(existing)
+        return await self.finish(record, adopted)
+
+    async def start(self, existing: ExistingInstance | None) -> tuple[ManagedInstance, bool]:
+        """Adopt the instance of that name, or plan and create one; True when adopted."""
         if existing is not None:
-            return await self.adopt(existing)
-        plan = await self.plan()
+            return await self.adopt(existing), True
+        planner = await self.shared.planner(self.request)
         await self.progress.step(ProgressStep.PLANNED)
-        record = await self.create(plan)
+        record = await self.create(planner)
         await self.progress.step(ProgressStep.CREATED)
-        return await self.finish(record, adopted=False)
+        return record, False
 
     # -- planning -------------------------------------------------------------------------
 
-    async def plan(self) -> ProvisionPlan:
-        """Build the plan and note the regions it skips."""
-        req = self.request
-        plan = await build_plan(
-            self.res.client,
-            req.product_name,
-            req.billing_mode,
-            req.gpu_num,
-            req.rootfs_size,
-            req.region,
-            req.regions or self.res.policies.region_priority,
-        )
+    async def plan_only(self, existing: ExistingInstance | None) -> ProvisionResult:
+        """Dry run: publish the plan as a table artifact and return it; no create call."""
+        planner = await self.shared.planner(self.request)
+        plan = await planner.full_plan()
         for skipped in skipped_regions(plan):
             self.logger.info("Region %s skipped: %s", skipped.region, skipped.reason)
             self.attempts.append(skipped)
-        return plan
-
-    async def plan_only(self, existing: ExistingInstance | None) -> ProvisionResult:
-        """Dry run: publish the plan as a table artifact and return it; no create call."""
-        plan = await self.plan()
         choice = plan.choice
-        await acreate_table_artifact(
-            table=plan.table_rows(),
-            key="provision-plan",
-            description=f"Provisioning plan for {self.name}: {plan.product_name} "
-            f"({plan.billing_mode}), regions in the order they would be tried.",
-        )
+        if self.artifacts:
+            await acreate_table_artifact(
+                table=plan.table_rows(),
+                key="provision-plan",
+                description=f"Provisioning plan for {self.name}: {plan.product_name} "
+                f"({plan.billing_mode}), regions in the order they would be tried.",
+            )
         if choice is not None and choice.chosen is not None:
             self.logger.info(
                 "Dry run: would create %s in %s at $%s/h",
@@ -153,11 +158,11 @@ class Provisioning:
 
     # -- create ---------------------------------------------------------------------------
 
-    async def create(self, plan: ProvisionPlan) -> ManagedInstance:
+    async def create(self, planner: RegionPlanner) -> ManagedInstance:
         """Resolve the template, create with failover, record the new managed instance."""
-        template, image_auth = await resolve_template(self.res.client, self.request.template_id)
+        template, image_auth = await self.shared.template(self.request.template_id)
         created, region = await create_with_failover(
-            self.res.client, plan, self.request, template, image_auth, self.attempts
+            self.res.client, planner, self.request, template, image_auth, self.attempts
         )
         chosen = region.chosen
         assert chosen is not None  # create only uses regions with a chosen product
@@ -194,8 +199,8 @@ class Provisioning:
 
     # -- adoption -------------------------------------------------------------------------
 
-    async def adopt(self, existing: ExistingInstance) -> ProvisionResult:
-        """Take over an instance of the same name and bring it to ready."""
+    async def adopt(self, existing: ExistingInstance) -> ManagedInstance:
+        """Take over an instance of the same name (the caller brings it to ready)."""
         self.instance_id = existing.instance_id
         self.logger.info(
             "An instance named %s already exists (%s): adopting it instead of creating another",
@@ -227,18 +232,23 @@ class Provisioning:
             OperationOutcome.STARTED, {"adopted": True}, fields=fields, status=status
         )
         assert done.record is not None
-        return await self.finish(done.record, adopted=True)
+        return done.record
 
     # -- readiness ------------------------------------------------------------------------
 
-    async def finish(self, record: ManagedInstance, adopted: bool) -> ProvisionResult:
-        """Wait until running and healthy (unless asked not to) and build the result."""
+    async def finish(
+        self, record: ManagedInstance, adopted: bool, running: Instance | None = None
+    ) -> ProvisionResult:
+        """Wait until running and healthy (unless asked not to) and build the result.
+
+        `running`: Novita already reported it running (a fleet waits for all at once).
+        """
         instance_id = record.instance_id
         if not self.request.wait_until_ready:
-            return self._result(record, None, None, adopted)
+            return ProvisionResult.of(record, None, None, adopted, self.attempts)
         if record.status == LifecycleStatus.READY:
             instance = await get_instance(self.res.client, instance_id)
-            return self._result(record, instance, None, adopted)
+            return ProvisionResult.of(record, instance, None, adopted, self.attempts)
 
         async def on_phase(
             phase: ReadinessPhase, instance: Instance, health: HealthReport | None
@@ -254,49 +264,56 @@ class Provisioning:
                 self.webhook_url, PHASE_EVENTS[phase], str(phase), instance_id, data
             )
 
-        ready = await bring_to_ready(self.res, instance_id, self.deadline_at, on_phase)
+        ready = await bring_to_ready(
+            self.res, instance_id, self.deadline_at, on_phase, running=running
+        )
         done = await self.journal().record(
             OperationOutcome.SUCCEEDED,
             {"regions": [a.model_dump() for a in self.attempts], "adopted": adopted},
         )
-        result = self._result(done.record or record, ready.instance, ready.health, adopted)
-        await publish_provision_summary(result)
+        result = ProvisionResult.of(
+            done.record or record, ready.instance, ready.health, adopted, self.attempts
+        )
+        if self.artifacts:
+            await publish_provision_summary(result)
         return result
 
-    def _result(
-        self,
-        record: ManagedInstance,
-        instance: Instance | None,
-        health: HealthReport | None,
-        adopted: bool,
-    ) -> ProvisionResult:
-        return ProvisionResult(
-            instance_id=record.instance_id,
-            name=record.name,
-            status=str(record.status),
-            region=record.region,
-            cluster_id=record.cluster_id,
-            product_id=record.product_id,
-            product_name=record.product_name,
-            billing_mode=record.billing_mode,
-            price_per_hour=record.price_per_hour,
-            port_mappings=port_views(instance) if instance else [],
-            connection_details=connection_details(instance) if instance else {},
-            created_at=record.created_at,
-            ready_at=record.ready_at,
-            adopted=adopted,
-            regions_tried=self.attempts,
-            health_check=health,
-        )
-
     # -- failure --------------------------------------------------------------------------
+
+    async def failure(self, exc: Exception) -> Exception:
+        """Record why the provisioning failed and return what to raise (a typed error).
+
+        Example:
+            ```python
+            try:
+                return await provisioning.run()
+            except Exception as exc:
+                raise await provisioning.failure(exc) from exc
+            ```
+
+        """
+        if isinstance(exc, ProvisioningFailedError):
+            await self.fail(str(exc), exc.code)
+            return exc
+        if isinstance(exc, UnknownRegionError):
+            await self.fail(str(exc), "UNKNOWN_REGION")
+            return exc
+        if isinstance(exc, NotReadyError):
+            code = f"NOT_READY_{exc.phase.upper()}"
+        elif isinstance(exc, NovitaError):
+            code = exc.reason or type(exc).__name__
+        else:
+            return exc  # a bug: not told to the owner as a provisioning outcome
+        await self.fail(str(exc), code)
+        return ProvisioningFailedError(str(exc), self.attempts, code)
 
     async def fail(self, message: str, code: str) -> None:
         """Record the failure, tell the owner and the humans; the flow then ends Failed."""
         self.logger.error("Provisioning %s failed: %s", self.name, message)
-        await publish_failure_summary(
-            self.progress, self.request, message, self.attempts, self.instance_id
-        )
+        if self.artifacts:
+            await publish_failure_summary(
+                self.progress, self.request, message, self.attempts, self.instance_id
+            )
         await self.journal().record(
             OperationOutcome.FAILED,
             {"error": message, "regions": [a.model_dump() for a in self.attempts]},

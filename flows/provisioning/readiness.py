@@ -101,7 +101,8 @@ async def bring_to_ready(
     await on_phase(ReadinessPhase.HEALTH_CHECKING, instance, None)
     budget = max(deadline_at - time.monotonic(), MIN_PROBE_SECONDS)
     settings = res.webhook_settings
-    health = await probe_endpoints(
+    probe = probe_endpoints.with_options(task_run_name=f"probe-{instance.name or instance_id}")
+    health = await probe(
         instance.port_mappings,
         deadline_seconds=budget,
         strict_outbound=settings.strict_outbound,

@@ -1,13 +1,17 @@
-"""provision-fleet: bounded concurrency over provision-instance subflows; failures stay local."""
+"""provision-fleet: decided in bulk, bounded concurrency, failures stay local, few run records."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterId,
+    FlowRunFilterParentFlowRunId,
+)
 
 from flows.provision_fleet import FleetProvisioningFailedError, FleetRequest, provision_fleet
 from simulator.server import SimulatorServer
@@ -35,7 +39,10 @@ def most_at_once(spans: list[tuple[datetime, datetime]]) -> int:
 
 async def test_three_requests_two_at_a_time_all_ready(sim: SimulatorServer) -> None:
     names = [unique(f"fleet{i}") for i in range(3)]
-    fleet = await provision_fleet(requests=[request(n) for n in names], concurrency=2)
+    state = await provision_fleet(
+        requests=[request(n) for n in names], concurrency=2, return_state=True
+    )
+    fleet = await state.aresult()
 
     assert (fleet.requested, fleet.succeeded, fleet.ready, fleet.failed) == (3, 3, 3, 0)
     assert [item.name for item in fleet.items] == names  # request order is kept
@@ -44,13 +51,30 @@ async def test_three_requests_two_at_a_time_all_ready(sim: SimulatorServer) -> N
     assert all(item.ok and item.result and item.result.status == "ready" for item in fleet.items)
     assert len(sim.requests(path="/gpu/instance/create")) == 3
 
-    # each request is its own provision-instance flow run, and never more than 2 ran at once
+    # each request is its own create task run (named after it), never more than 2 at once;
+    # the fleet waits for all three in one task run, and no subflow is started
     async with get_client() as client:
-        runs = [await client.read_flow_run(UUID(item.flow_run_id or "")) for item in fleet.items]
-    assert [run.name for run in runs] == [f"provision-{n}" for n in names]
-    assert all(run.parent_task_run_id is not None for run in runs)
-    spans = [(run.start_time, run.end_time) for run in runs if run.start_time and run.end_time]
+        runs = await client.read_task_runs(
+            flow_run_filter=FlowRunFilter(
+                id=FlowRunFilterId(any_=[state.state_details.flow_run_id])
+            )
+        )
+        children = await client.read_flow_runs(
+            flow_run_filter=FlowRunFilter(
+                parent_flow_run_id=FlowRunFilterParentFlowRunId(
+                    any_=[state.state_details.flow_run_id]
+                )
+            )
+        )
+    creates = {run.name: run for run in runs if run.name.startswith("create-")}
+    assert set(creates) == {f"create-{n}" for n in names}
+    spans = [(r.start_time, r.end_time) for r in creates.values() if r.start_time and r.end_time]
     assert len(spans) == 3 and most_at_once(spans) <= 2
+    assert sum(run.name.startswith("novita-wait-for-fleet") for run in runs) == 1
+    assert {run.name for run in runs if run.name.startswith("probe-")} == {
+        f"probe-{n}" for n in names
+    }
+    assert children == []
 
 
 async def test_one_failure_does_not_sink_the_others(sim: SimulatorServer) -> None:

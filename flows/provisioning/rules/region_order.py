@@ -9,14 +9,14 @@
 3. In that order, a region is skipped when it offers no deployable product of that name for
    the billing mode (`flows/provisioning/rules/plan.py`, reason recorded), and a region whose
    create is refused for capacity (`INSUFFICIENT_RESOURCE`, quota, rate limit) is blocked for
-   this provisioning: the next usable region is tried (`next_region`). Validation and auth
-   errors never fail over. When every region fails, the error names each with its reason.
+   this provisioning (and the fleet it belongs to): the next region is tried
+   (`flows/provisioning/creation.py`, `create_with_failover`). Validation and auth errors
+   never fail over. When every region fails, the error names each with its reason.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from typing import Protocol, TypeVar
+from collections.abc import Sequence
 
 from pydantic import BaseModel
 
@@ -132,34 +132,3 @@ def regions_avoiding(regions: Sequence[Region], avoid: str | None) -> list[Regio
     key = avoid.casefold()
     last = [r for r in regions if key in (r.cluster_id.casefold(), r.name.casefold())]
     return [r for r in regions if r not in last] + last
-
-
-class InCluster(Protocol):
-    """Anything that names the cluster it is in (a `Region`, a region of a plan)."""
-
-    @property
-    def cluster_id(self) -> str:
-        """The Novita cluster id."""
-        ...
-
-
-RegionT = TypeVar("RegionT", bound=InCluster)
-
-
-def next_region(usable: Sequence[RegionT], blocked: Iterable[str]) -> RegionT | None:
-    """The next region to create in: the first usable one whose create was not refused.
-
-    Args:
-        usable: Regions with a chosen product, in the order of the plan.
-        blocked: Cluster ids whose create was refused for capacity in this provisioning.
-
-    Example:
-        >>> order = region_order(None, priority=["AS-SGP-02", "OC-AU-01"])
-        >>> next_region(order, {"as-sgp-2"}).name
-        'OC-AU-01'
-        >>> next_region(order, {"as-sgp-2", "oc-au-1"}) is None
-        True
-
-    """
-    refused = set(blocked)
-    return next((r for r in usable if r.cluster_id not in refused), None)

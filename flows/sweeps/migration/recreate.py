@@ -20,13 +20,12 @@ from flows.provisioning.creation import (
     ProvisioningFailedError,
     RegionAttempt,
     create_with_failover,
-    resolve_template,
-    skipped_regions,
 )
-from flows.provisioning.planning import build_plan, ordered_regions
+from flows.provisioning.planning import ordered_regions
 from flows.provisioning.readiness import ReadyInstance, bring_to_ready, quietly
 from flows.provisioning.request import ProvisionRequest
 from flows.provisioning.rules.region_order import regions_avoiding
+from flows.provisioning.shared import ProvisioningShared
 from store import DesiredState, LifecycleStatus, ManagedInstance, OperationOutcome, utc_now
 
 
@@ -83,20 +82,16 @@ class Recreation:
             NovitaError: a call failed in a way failover does not cover.
 
         """
-        client, request = self.res.client, await self.request()
-        plan = await build_plan(
-            client,
-            request.product_name,
-            request.billing_mode,
-            request.gpu_num,
-            request.rootfs_size,
-            None,
-            request.regions,
-        )
-        self.attempts = skipped_regions(plan)
-        template, image_auth = await resolve_template(client, request.template_id)
+        request = await self.request()
+        shared = ProvisioningShared(self.res)
+        template, image_auth = await shared.template(request.template_id)
         created, region = await create_with_failover(
-            client, plan, request, template, image_auth, self.attempts
+            self.res.client,
+            await shared.planner(request),
+            request,
+            template,
+            image_auth,
+            self.attempts,
         )
         new_id, old_id = created.instance_id, self.old.instance_id
         if new_id == old_id:  # an ambiguous create matched the old one

@@ -1,0 +1,76 @@
+"""What the provisionings of one run share: a planner per kind of machine, templates read once.
+
+A fleet of a hundred identical machines plans once and reads its template once: every
+provisioning asks this object, which reads on the first ask (the others wait for that read)
+and answers the rest from memory. A single provisioning simply has one of its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+
+from pydantic import SecretStr
+
+from clients.novita import Template
+from flows.common.resources import FlowResources
+from flows.provisioning.creation import resolve_template
+from flows.provisioning.planning import RegionPlanner, make_planner
+from flows.provisioning.request import ProvisionRequest
+
+PlanKey = tuple[str, str, int, int, str | None, tuple[str, ...] | None]
+
+
+class ProvisioningShared:
+    """Planners and templates of one flow run (see the module docstring).
+
+    Example:
+        ```python
+        shared = ProvisioningShared(res)
+        planner = await shared.planner(request)
+        template, image_auth = await shared.template(request.template_id)
+        ```
+
+    """
+
+    def __init__(self, res: FlowResources) -> None:
+        self.res = res
+        self._planners: dict[PlanKey, RegionPlanner] = {}
+        self._templates: dict[str, tuple[Template, SecretStr | None]] = {}
+        self._locks: defaultdict[object, asyncio.Lock] = defaultdict(asyncio.Lock)
+
+    async def planner(self, request: ProvisionRequest) -> RegionPlanner:
+        """The planner of this kind of machine (product, billing, size, region preferences).
+
+        Raises:
+            UnknownRegionError: the request names a region Novita does not know.
+
+        """
+        priority = request.regions or self.res.policies.region_priority
+        key: PlanKey = (
+            request.product_name,
+            request.billing_mode,
+            request.gpu_num,
+            request.rootfs_size,
+            request.region,
+            tuple(priority) if priority else None,
+        )
+        async with self._locks[("plan", key)]:
+            if key not in self._planners:
+                self._planners[key] = await make_planner(
+                    self.res.client,
+                    request.product_name,
+                    request.billing_mode,
+                    request.gpu_num,
+                    request.rootfs_size,
+                    request.region,
+                    priority,
+                )
+            return self._planners[key]
+
+    async def template(self, template_id: str) -> tuple[Template, SecretStr | None]:
+        """The template and, for a private image, its registry credential (read once)."""
+        async with self._locks[("template", template_id)]:
+            if template_id not in self._templates:
+                self._templates[template_id] = await resolve_template(self.res.client, template_id)
+            return self._templates[template_id]
