@@ -51,7 +51,12 @@ from clients.novita.http_attempt import (
 )
 from clients.novita.instances import Instance, InstanceActionResult, InstanceStatus
 from clients.novita.jobs import Job
-from clients.novita.pagination import DEFAULT_MAX_PAGES, iter_pages
+from clients.novita.pagination import (
+    DEFAULT_MAX_PAGES,
+    DEFAULT_PAGE_CONCURRENCY,
+    iter_pages,
+    read_all_pages,
+)
 from clients.novita.retry import RetryPolicy, Sleep, call_with_retry
 from clients.novita.templates import RegistryAuth, Template
 
@@ -451,14 +456,19 @@ class NovitaClient:
         product_name: str | None = None,
         status: InstanceStatus | str | None = None,
         page_size: int = 100,
+        page_concurrency: int = DEFAULT_PAGE_CONCURRENCY,
     ) -> list[Instance]:
         """List every instance of the account, reading all pages.
+
+        The first page says how many instances there are; the other pages are then read
+        `page_concurrency` at a time (still within the rate limit, when one is set).
 
         Args:
             name: Fuzzy name filter.
             product_name: Fuzzy product-name filter.
             status: Only instances in this status.
             page_size: Instances per request.
+            page_concurrency: Pages read at once after the first (1: one after another).
 
         Returns:
             All matching instances.
@@ -468,12 +478,27 @@ class NovitaClient:
                          if i.name == "train-1"]
 
         """
-        return [
-            instance
-            async for instance in self.iter_instances(
-                name=name, product_name=product_name, status=status, page_size=page_size
+        params = {
+            "name": name,
+            "productName": product_name,
+            "status": None if status is None else str(status),
+        }
+
+        async def fetch_page(page_num: int) -> Any:
+            page_params = {**params, "pageSize": page_size, "pageNum": page_num}
+            return await self._request(
+                "GET", "/gpu/instances", operation="list instances", params=page_params
             )
-        ]
+
+        return await read_all_pages(
+            fetch_page,
+            items_key="instances",
+            model=Instance,
+            page_size=page_size,
+            operation="list instances",
+            max_pages=self.max_pages,
+            concurrency=page_concurrency,
+        )
 
     async def get_instance(self, instance_id: str) -> Instance:
         """Read one instance, with its connection details.
@@ -558,8 +583,8 @@ class NovitaClient:
             idempotent=False,
             secrets=secrets,
         )
-        instance_id = body.get("id") if isinstance(body, Mapping) else None
-        if not instance_id:
+        instance_id = _created_id(body.get("id") if isinstance(body, Mapping) else None)
+        if instance_id is None:
             raise NovitaUnexpectedResponseError(
                 operation="create instance",
                 target=target,
@@ -568,7 +593,7 @@ class NovitaClient:
                 idempotent=False,
             )
         logger.info("Created Novita instance %s (name=%s)", instance_id, request.name)
-        return str(instance_id)
+        return instance_id
 
     async def _instance_action(
         self, action: InstanceAction, instance_id: str
@@ -755,6 +780,26 @@ class NovitaClient:
             target=auth_id,
             api_message="no registry auth with this id",
         )
+
+
+def _created_id(value: Any) -> str | None:
+    """The id a create answered, as text; None unless it is a non-blank string or an int.
+
+    An object, a list, a boolean or a float is no instance id: polling ``"{'a': 1}"`` would
+    only fail later, far from the answer that was wrong.
+
+    Example:
+        >>> _created_id("07ed667185a895bb"), _created_id(42), _created_id({"id": 1})
+        ('07ed667185a895bb', '42', None)
+
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str) and value.strip():
+        return value.strip()
+    return None
 
 
 def _require_id(value: str, name: str) -> str:

@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
@@ -32,7 +33,7 @@ from pydantic import BaseModel
 from clients.novita._base import parse_int
 from clients.novita.answer_parsing import list_field, parse_items, raw_id
 
-__all__ = ["DEFAULT_MAX_PAGES", "iter_pages"]
+__all__ = ["DEFAULT_MAX_PAGES", "DEFAULT_PAGE_CONCURRENCY", "iter_pages", "read_all_pages"]
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,10 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 
 DEFAULT_MAX_PAGES = 1000
 """Hard stop for paged reads, whatever the server says."""
+
+DEFAULT_PAGE_CONCURRENCY = 8
+"""Pages read at once once the first page told how many there are (the client's rate limit,
+when one is set, still spaces them)."""
 
 
 async def iter_pages(
@@ -112,3 +117,97 @@ async def iter_pages(
             logger.warning("Stopped %s after %d pages (max_pages)", operation, page_num)
             return
         page_num += 1
+
+
+async def read_all_pages(
+    fetch_page: Callable[[int], Awaitable[Any]],
+    *,
+    items_key: str,
+    model: type[ModelT],
+    page_size: int,
+    operation: str,
+    max_pages: int = DEFAULT_MAX_PAGES,
+    concurrency: int = DEFAULT_PAGE_CONCURRENCY,
+) -> list[ModelT]:
+    """Read every page, the first alone and the rest `concurrency` at a time.
+
+    The first page says how many items there are (``total``): the other pages are then
+    known and fetched at once, so a 10,000-instance account is 100 requests in the time of
+    a few. Without a ``total`` (or with ``concurrency`` 1) pages are read one after another
+    (:func:`iter_pages`). Items keep the pages' order; an item (by id) appears once.
+
+    Raises:
+        NovitaUnexpectedResponseError: A page without the ``items_key`` list, or an item
+            that does not validate.
+
+    Example:
+        >>> import asyncio
+        >>> from clients.novita.jobs import Job
+        >>> pages = {n: {"jobs": [{"Id": f"j{n}"}], "total": 3} for n in (1, 2, 3)}
+        >>> async def fetch(page_num: int) -> dict:
+        ...     return pages[page_num]
+        >>> jobs = asyncio.run(read_all_pages(fetch, items_key="jobs", model=Job,
+        ...                                   page_size=1, operation="list jobs"))
+        >>> [job.id for job in jobs]
+        ['j1', 'j2', 'j3']
+
+    """
+    if page_size < 1:
+        raise ValueError("page_size must be at least 1")
+    first = await fetch_page(1)
+    raw_first = list_field(first, items_key, operation)
+    total = parse_int(first.get("total"))
+    if total is None or concurrency <= 1:
+
+        async def replay(page_num: int) -> Any:
+            return first if page_num == 1 else await fetch_page(page_num)
+
+        pages = iter_pages(
+            replay,
+            items_key=items_key,
+            model=model,
+            page_size=page_size,
+            operation=operation,
+            max_pages=max_pages,
+        )
+        return [item async for page in pages for item in page]
+    # A server may send fewer items than asked (it caps the page size): count its pages.
+    per_page = min(page_size, len(raw_first)) or page_size
+    needed = max(1, -(-total // per_page))
+    count = min(max_pages, needed)
+    if count < needed:
+        logger.warning("Reading %s: %d pages at most (max_pages)", operation, count)
+    seen: set[str] = set()
+    fresh: list[Any] = []
+
+    def keep(raw: list[Any]) -> int:
+        kept = 0
+        for item in raw:
+            item_id = raw_id(item)
+            if item_id is None or item_id not in seen:
+                fresh.append(item)
+                kept += 1
+                if item_id is not None:
+                    seen.add(item_id)
+        return kept
+
+    keep(raw_first)
+    if count >= 2:
+        # Page 2 alone first: a server that ignores pageNum answers it with page 1 again.
+        if not keep(list_field(await fetch_page(2), items_key, operation)):
+            logger.warning(
+                "Novita answered page 2 of %s with items already seen; the server seems to "
+                "ignore pageNum, stopping after %d items",
+                operation,
+                len(seen),
+            )
+            count = 0
+    gate = asyncio.Semaphore(concurrency)
+
+    async def fetch_limited(page_num: int) -> Any:
+        async with gate:
+            return await fetch_page(page_num)
+
+    for body in await asyncio.gather(*(fetch_limited(n) for n in range(3, count + 1))):
+        keep(list_field(body, items_key, operation))
+    return parse_items(model, fresh, operation, key=items_key)

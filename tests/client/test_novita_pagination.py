@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
@@ -164,3 +165,29 @@ async def test_jobs_are_paged_too(client: NovitaClient, router: respx.Router) ->
 async def test_page_size_must_be_positive(client: NovitaClient) -> None:
     with pytest.raises(ValueError):
         await client.list_instances(page_size=0)
+
+
+async def test_pages_after_the_second_are_read_at_once_and_kept_in_order() -> None:
+    ids = _ids(1, 1000)
+    in_flight = peak = 0
+    serve = paged_server(ids)
+
+    async def slow_page(request: httpx.Request) -> httpx.Response:
+        nonlocal in_flight, peak
+        in_flight += 1
+        peak = max(peak, in_flight)
+        await asyncio.sleep(0.01)
+        in_flight -= 1
+        return serve(request)
+
+    router = make_router()
+    route = router.get("/gpu/instances").mock(side_effect=slow_page)
+    async with make_client(router) as client:
+        instances = await client.list_instances(page_size=10, page_concurrency=8)
+        assert [i.id for i in instances] == ids
+        assert route.call_count == 100  # ceil(N / page size): no page read twice
+        assert peak == 8
+        route.reset()
+        peak = 0
+        await client.list_instances(page_size=10, page_concurrency=1)
+        assert route.call_count == 100 and peak == 1  # one after another
