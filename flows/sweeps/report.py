@@ -8,6 +8,8 @@ sweep is one click away in the UI (`auto-stop-sweep-report`, `migration-sweep-re
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Sequence
 
 from prefect.artifacts import acreate_table_artifact
@@ -64,16 +66,34 @@ async def publish_sweep_table(key: str, rows: Sequence[SweepRow], summary: str) 
         run_logger(__name__).warning("Sweep table %s not published: %s", key, type(exc).__name__)
 
 
+MAX_LOGGED_SKIPS = 50
+"""Skips logged one by one; beyond that, a count per reason (a 10,000-instance sweep would
+otherwise send 10,000 log lines to the Prefect server)."""
+
+
 def log_skipped(skipped: Sequence[SkippedInstance]) -> None:
-    """Log each instance a sweep leaves alone, with the reason.
+    """Log the instances a sweep leaves alone: each one, or a count per reason when many.
 
     Example:
         >>> log_skipped([SkippedInstance(instance_id="0123456789abcdef", reason="busy")])
 
     """
     logger = run_logger(__name__)
-    for instance in skipped:
-        logger.info("Skip %s (%s): %s", instance.name, instance.instance_id, instance.reason)
+    if len(skipped) <= MAX_LOGGED_SKIPS:
+        for instance in skipped:
+            logger.info("Skip %s (%s): %s", instance.name, instance.instance_id, instance.reason)
+        return
+    by_reason = Counter(_reason_kind(s.reason) for s in skipped)
+    logger.info(
+        "Skipped %d instance(s): %s (each one with its reason in the report)",
+        len(skipped),
+        "; ".join(f"{count} {reason}" for reason, count in by_reason.most_common()),
+    )
+
+
+def _reason_kind(reason: str) -> str:
+    # "used 3.5 min ago; threshold 20 min" and "used 7 min ago; ..." are one kind of reason.
+    return re.sub(r"\d+(\.\d+)?", "N", reason)
 
 
 async def publish_sweep_report(key: str, rows: Sequence[SweepRow], summary: str) -> None:
