@@ -23,6 +23,9 @@ POST    /_admin/faults/clear                ``{}``
 POST    /_admin/capacity                    ``{"clusterId": "as-sgp-2", "exhausted": true}``
 POST    /_admin/products/availability       ``{"clusterId", "productId"|"productName",
                                             "available": false}``
+POST    /_admin/instances/seed              ``{"count": 10000, "namePrefix": "fleet",
+                                            "status": "running"|"exited", "billingMode":
+                                            "spot", "reclaimed": false, ...}`` (below)
 POST    /_admin/instances/{id}/reclaim      ``{"noticeSeconds": 10, "immediate": false}``
 POST    /_admin/instances/{id}/app-health   ``{"mode": "502"|"503"|"500"|"hang"|"ok",
                                             "hangSeconds": 30}``
@@ -127,6 +130,20 @@ class AvailabilityBody(BaseModel):
     available: bool
     productId: str | None = None
     productName: str | None = None
+
+
+class SeedBody(BaseModel):
+    """Body of ``POST /_admin/instances/seed``: instances already running or exited."""
+
+    count: int = Field(ge=0, le=100_000)
+    namePrefix: str = Field(default="seeded", min_length=1, max_length=200)
+    firstIndex: int = Field(default=0, ge=0)
+    productId: str = "rtx4090-24g.us-ca-6"
+    status: Literal["running", "exited"] = "running"
+    billingMode: Literal["onDemand", "spot", "monthly"] = "onDemand"
+    reclaimed: bool = False
+    ports: str = "8888/http, 7860/http, 22/tcp"
+    ageSeconds: float = Field(default=3600.0, ge=0)
 
 
 class ReclaimBody(BaseModel):
@@ -249,6 +266,24 @@ def build_admin_router(controls: SimulatorControls) -> APIRouter:
         except ValueError as exc:
             raise _bad(exc) from None
         return _ok({"products": changed})
+
+    @router.post("/instances/seed")
+    async def seed(body: SeedBody) -> JSONResponse:
+        try:
+            seeded = controls.seed_instances(
+                body.count,
+                name_prefix=body.namePrefix,
+                first_index=body.firstIndex,
+                product_id=body.productId,
+                status=body.status,
+                billing_mode=body.billingMode,
+                reclaimed=body.reclaimed,
+                ports=body.ports,
+                age_seconds=body.ageSeconds,
+            )
+        except ValueError as exc:
+            raise _bad(exc) from None
+        return JSONResponse({"instances": seeded})
 
     @router.post("/instances/{instance_id}/reclaim")
     async def reclaim(instance_id: str, body: ReclaimBody | None = None) -> JSONResponse:

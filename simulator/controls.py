@@ -217,6 +217,26 @@ class SimulatorControls:
             instance_id, notice_seconds=notice_seconds, immediate=immediate
         )
 
+    def seed_instances(self, count: int, **options: Any) -> list[dict[str, str]]:
+        """Add ``count`` instances already ``running`` or ``exited``, at once (benchmarks).
+
+        Options and rules: :meth:`simulator.state.SimulatorState.seed_instances`
+        (``name_prefix``, ``first_index``, ``product_id``, ``status``, ``billing_mode``,
+        ``reclaimed``, ``ports``, ...).
+
+        Returns:
+            ``[{"id", "name"}]`` in seeding order.
+
+        Example:
+            >>> controls = SimulatorControls(SimulatorState(frozen=True))
+            >>> len(controls.seed_instances(10_000, name_prefix="bench"))
+            10000
+            >>> controls.snapshot()["instances"]
+            10000
+
+        """
+        return self.state.seed_instances(count, **options)
+
     def fail_migrations(self, mode: str = "job", instance_id: str | None = None) -> None:
         """Make migrate fail: ``error`` (the call answers 400) or ``job`` (the job fails).
 

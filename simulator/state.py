@@ -49,7 +49,7 @@ from simulator.lifecycle import (
 from simulator.requestlog import RequestLog
 from simulator.requeststats import RequestStats
 from simulator.seed import build_catalog
-from simulator.validation import parse_create_body
+from simulator.validation import parse_create_body, parse_ports
 
 __all__ = ["DEFAULT_API_KEY", "SimulatorState"]
 
@@ -572,6 +572,105 @@ class SimulatorState:
             if not changed:
                 raise ValueError(f"no such product in cluster {cluster_id}")
             return changed
+
+    def seed_instances(
+        self,
+        count: int,
+        *,
+        name_prefix: str = "seeded",
+        first_index: int = 0,
+        product_id: str = "rtx4090-24g.us-ca-6",
+        status: str = "running",
+        billing_mode: str = "onDemand",
+        reclaimed: bool = False,
+        ports: str = "8888/http, 7860/http, 22/tcp",
+        gpu_num: int = 1,
+        rootfs_size: int = 60,
+        image_url: str = "novitalabs/pytorch:2.4.0-cuda12.4",
+        age_seconds: float = 3600.0,
+    ) -> list[dict[str, str]]:
+        """Add ``count`` instances that are already ``running`` or ``exited`` (benchmarks).
+
+        A fleet of ten thousand is seeded in well under a second, where creating each over
+        the API would walk every instance through the status graph. Seeded instances are
+        ordinary instances from then on (list, get, stop, start, migrate, reclaim, delete).
+        Names are ``<name_prefix>-<index>`` with the index zero-padded to five digits,
+        from ``first_index``. They started (or were created) ``age_seconds`` ago; a running
+        one serves its http endpoints at once; a ``reclaimed`` one is a spot instance the
+        cloud took back just now (``exited``, spotStatus ``terminated``).
+
+        Returns:
+            ``[{"id", "name"}]`` in seeding order (the list answers newest first).
+
+        Raises:
+            ValueError: Unknown product, a status other than running/exited, a billing mode
+                the product does not offer, ``reclaimed`` without spot + exited, bad ports.
+
+        Example:
+            >>> state = SimulatorState(frozen=True)
+            >>> seeded = state.seed_instances(3, name_prefix="fleet", billing_mode="spot")
+            >>> [s["name"] for s in seeded]
+            ['fleet-00000', 'fleet-00001', 'fleet-00002']
+            >>> state.get_instance(seeded[0]["id"])["status"]
+            'running'
+            >>> gone = state.seed_instances(1, status="exited", billing_mode="spot",
+            ...                             reclaimed=True)
+            >>> state.get_instance(gone[0]["id"])["spotStatus"]
+            'terminated'
+
+        """
+        if count < 0:
+            raise ValueError("count must be >= 0")
+        if status not in ("running", "exited"):
+            raise ValueError("status must be running or exited")
+        if reclaimed and (status != "exited" or billing_mode != "spot"):
+            raise ValueError("a reclaimed instance is a spot instance that is exited")
+        try:
+            port_list = parse_ports(ports)
+        except ApiError as exc:
+            raise ValueError(exc.message) from None
+        with self._lock:
+            product = self.catalog.products.get(product_id)
+            if product is None:
+                raise ValueError(f"no such product: {product_id}")
+            if billing_mode not in product.billing_methods:
+                raise ValueError(f"{product.name} does not offer {billing_mode} billing")
+            cluster = self.catalog.cluster(product.cluster_id)
+            assert cluster is not None  # the seed catalogue places every product
+            now = self.clock.now()
+            since = now - age_seconds
+            seeded = []
+            for index in range(first_index, first_index + count):
+                iid = self._new_id(self._instances)
+                self._seq += 1
+                inst = Instance(
+                    id=iid,
+                    name=f"{name_prefix}-{index:05d}",
+                    cluster_id=cluster.id,
+                    cluster_name=cluster.name,
+                    product=product,
+                    gpu_num=gpu_num,
+                    rootfs_size=rootfs_size,
+                    image_url=image_url,
+                    created_at=since,
+                    ports=list(port_list),
+                    billing_mode=billing_mode,
+                    seq=self._seq,
+                    status=status,
+                    last_started_at=since,
+                    ssh_password="".join(self._rng.choice(_PASSWORD_ALPHABET) for _ in range(16)),
+                )
+                if status == "running":
+                    inst.app_ready_at = since
+                    inst.spot_status = "running" if billing_mode == "spot" else ""
+                else:
+                    inst.last_stopped_at = now
+                    if reclaimed:
+                        inst.spot_status = "terminated"
+                        inst.spot_reclaim_time = now
+                self._instances[iid] = inst
+                seeded.append({"id": iid, "name": inst.name})
+            return seeded
 
     def snapshot(self) -> dict[str, Any]:
         """Counts, addresses, clock and faults (for ``GET /_admin/state``)."""
