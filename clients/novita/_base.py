@@ -36,6 +36,7 @@ from pydantic.alias_generators import to_camel
 __all__ = [
     "CheckedInt",
     "CheckedStr",
+    "CheckedText",
     "EpochTime",
     "IdStr",
     "LenientBool",
@@ -178,6 +179,12 @@ def _to_id(value: Any) -> Any:
     return value
 
 
+def _to_stripped_id(value: Any) -> Any:
+    # Blank is no id: "   " must fail like "" (StringConstraints would strip after the check).
+    value = _to_id(value)
+    return value.strip() if isinstance(value, str) else value
+
+
 def _checked_str(value: Any) -> Any:
     # Numbers may stand for text (an id sent bare); objects, lists and booleans cannot.
     if value is None:
@@ -211,14 +218,17 @@ OptionalStr = Annotated[str | None, BeforeValidator(_empty_to_none)]
 IdStr = Annotated[str, BeforeValidator(_to_id)]
 """An identifier that may arrive as a number."""
 
-RequiredId = Annotated[str, BeforeValidator(_to_id), StringConstraints(min_length=1)]
-"""An identifier that may arrive as a number but never empty: what the object is known by."""
+RequiredId = Annotated[str, BeforeValidator(_to_stripped_id), StringConstraints(min_length=1)]
+"""An identifier that may arrive as a number, never blank: what the object is known by."""
 
 CheckedInt = Annotated[int | None, BeforeValidator(parse_checked_int)]
 """An int that may arrive as a numeric string; blank is None; anything else is an error."""
 
 CheckedStr = Annotated[str | None, BeforeValidator(_checked_str)]
 """A string where "" becomes None and a number its text; objects and lists are an error."""
+
+CheckedText = Annotated[str, BeforeValidator(lambda value: _checked_str(value) or "")]
+"""Text where null or "" is ""; a number its text; objects, lists and booleans are an error."""
 
 LenientBool = Annotated[bool, BeforeValidator(_to_bool)]
 """A bool where null or "" means False."""

@@ -35,6 +35,12 @@ ModelT = TypeVar("ModelT", bound=BaseModel)
 # Enough to say what is wrong without flooding a log line.
 _MAX_PROBLEMS = 5
 _MAX_KEYS_SHOWN = 8
+_MAX_SHOWN_CHARS = 40  # of one key or id the server chose
+
+
+def _short(value: Any) -> str:
+    text = str(value)
+    return text if len(text) <= _MAX_SHOWN_CHARS else text[: _MAX_SHOWN_CHARS - 3] + "..."
 
 
 def raw_id(item: Any) -> str | None:
@@ -77,7 +83,7 @@ def list_field(body: Any, key: str, operation: str) -> list[Any]:
         kind = "a list" if isinstance(body, list) else type(body).__name__
         raise _unexpected(operation, f"expected an object with a {key!r} list, got {kind}")
     if key not in body:
-        keys = ", ".join(str(k) for k in list(body)[:_MAX_KEYS_SHOWN]) or "no fields"
+        keys = ", ".join(_short(k) for k in list(body)[:_MAX_KEYS_SHOWN]) or "no fields"
         raise _unexpected(operation, f"the answer has no {key!r} list; it has: {keys}")
     value = body[key]
     if value is None:
@@ -138,7 +144,7 @@ def parse_items(
             parsed.append(model.model_validate(item))
         except ValidationError as exc:
             item_id = raw_id(item)
-            which = f"item {index}" + (f" (id {item_id})" if item_id else "")
+            which = f"item {index}" + (f" (id {_short(item_id)})" if item_id else "")
             raise _unexpected(
                 operation,
                 f"{which} of {key!r} is not a valid {model.__name__}: {_problems(exc)}",

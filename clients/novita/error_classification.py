@@ -28,6 +28,7 @@ import httpx
 
 from clients.novita import errors
 from clients.novita.error_base import NovitaError
+from clients.novita.json_body import decode_json
 from clients.novita.redaction import redact, redact_value
 from clients.novita.retry_after import parse_retry_after
 
@@ -107,17 +108,22 @@ _GENERIC_REASONS = frozenset({"", "REQUEST", "BAD_REQUEST", "UNKNOWN"})
 _REQUEST_ID_HEADERS = ("x-request-id", "x-trace-id", "x-correlation-id", "request-id", "trace-id")
 # Never keep more than this much of the server's own text in one of our messages.
 _MAX_API_MESSAGE = 300
+_MAX_REASON = 80  # Novita's reasons are UPPER_SNAKE words of 10-40 characters
+_MAX_REQUEST_ID = 100
 
 
-def _request_id(headers: httpx.Headers, metadata: Mapping[str, Any]) -> str | None:
+def _request_id(
+    headers: httpx.Headers, metadata: Mapping[str, Any], secrets: tuple[str, ...]
+) -> str | None:
     for name in _REQUEST_ID_HEADERS:
         value = headers.get(name)
         if value:
-            return value
+            # A header is the server's text like the body: scrubbed and kept short.
+            return redact(value, secrets)[:_MAX_REQUEST_ID]
     for key in ("requestId", "request_id", "traceId", "trace_id"):
         value = metadata.get(key)
         if isinstance(value, str) and value:
-            return value
+            return value[:_MAX_REQUEST_ID]
     return None
 
 
@@ -136,8 +142,8 @@ def _parse_body(response: httpx.Response) -> tuple[str | None, str | None, dict[
     if not response.content:
         return None, None, {}, False
     try:
-        body = response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError, ValueError):
+        body = decode_json(response.content)
+    except ValueError:  # not JSON, not UTF-8, or nested too deep: read as a non-JSON page
         return None, None, {}, False
     if not isinstance(body, dict):
         return None, (body if isinstance(body, str) else None), {}, True
@@ -152,7 +158,7 @@ def _parse_body(response: httpx.Response) -> tuple[str | None, str | None, dict[
     if isinstance(message, list):
         # FastAPI-style {"detail": [{"loc": [...], "msg": "..."}]}.
         texts = [
-            f"{'.'.join(str(p) for p in item.get('loc', []))}: {item.get('msg')}"
+            f"{_location(item.get('loc'))}: {item.get('msg')}"
             if isinstance(item, dict)
             else str(item)
             for item in message
@@ -163,6 +169,12 @@ def _parse_body(response: httpx.Response) -> tuple[str | None, str | None, dict[
     metadata = body.get("metadata")
     metadata = dict(metadata) if isinstance(metadata, dict) else {}
     return reason, message or None, metadata, True
+
+
+def _location(loc: Any) -> str:
+    # FastAPI sends ["body", "gpuNum"]; a server may send a bare string or anything else.
+    parts = loc if isinstance(loc, list) else [] if loc is None else [loc]
+    return ".".join(str(part) for part in parts)
 
 
 def _classify(status: int, reason: str | None, message: str | None) -> type[NovitaError]:
@@ -240,7 +252,7 @@ def error_from_response(
         if len(message) > _MAX_API_MESSAGE:
             message = message[: _MAX_API_MESSAGE - 3] + "..."
     if reason:
-        reason = redact(reason, secret_list)
+        reason = redact(reason, secret_list)[:_MAX_REASON]
     metadata = redact_value(metadata, secret_list)
     if not is_json and not message:
         phrase = response.reason_phrase or "error"
@@ -254,7 +266,7 @@ def error_from_response(
         "reason": reason,
         "api_message": message,
         "metadata": metadata,
-        "request_id": _request_id(response.headers, metadata),
+        "request_id": _request_id(response.headers, metadata, secret_list),
         "idempotent": idempotent,
     }
     if cls is errors.NovitaServerError:

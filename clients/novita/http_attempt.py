@@ -28,7 +28,6 @@ Example:
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -42,6 +41,8 @@ from clients.novita.errors import (
     NovitaResponseTooLargeError,
     NovitaUnexpectedResponseError,
 )
+from clients.novita.json_body import JSONTooDeepError, decode_json
+from clients.novita.redaction import redact
 
 __all__ = [
     "DEFAULT_MAX_RESPONSE_BYTES",
@@ -61,6 +62,8 @@ DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 
 # Enough for any error envelope or gateway page; what follows is dropped unread.
 _ERROR_BODY_BYTES = 64 * 1024
+# A content type is a few dozen characters; anything longer is not worth repeating.
+_MAX_CONTENT_TYPE = 80
 # Headers that describe the body as it came over the wire, not the decoded bytes we keep.
 _WIRE_HEADERS = frozenset({"content-encoding", "content-length", "transfer-encoding"})
 
@@ -209,16 +212,21 @@ async def send_once(
     if not content.strip():
         return {}
     try:
-        return json.loads(content)
+        return decode_json(content)
+    except JSONTooDeepError as exc:
+        what = str(exc)
     except ValueError:
         content_type = response.headers.get("content-type", "no content type")
-        raise NovitaUnexpectedResponseError(
-            operation=call.operation,
-            target=call.target,
-            status_code=response.status_code,
-            api_message=f"non-JSON body ({content_type})",
-            idempotent=call.idempotent,
-        ) from None
+        # The header is the server's text: scrub it and keep it short, like any echo.
+        content_type = redact(content_type, call.secrets)[:_MAX_CONTENT_TYPE]
+        what = f"non-JSON body ({content_type})"
+    raise NovitaUnexpectedResponseError(
+        operation=call.operation,
+        target=call.target,
+        status_code=response.status_code,
+        api_message=what,
+        idempotent=call.idempotent,
+    )
 
 
 async def _read_within(response: httpx.Response, limit: int) -> bytes:
@@ -250,7 +258,11 @@ async def _read_head(response: httpx.Response, limit: int) -> bytes:
 
 def _with_content(response: httpx.Response, content: bytes) -> httpx.Response:
     """A copy of a streamed response holding the (decoded) bytes that were read."""
-    headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in _WIRE_HEADERS]
+    # The raw bytes: a header value that is not ASCII (any byte a server may send) would not
+    # survive being decoded here and encoded again as ASCII by httpx.Response.
+    headers = [
+        (k, v) for k, v in response.headers.raw if k.decode("latin-1").lower() not in _WIRE_HEADERS
+    ]
     extensions = {}
     if "reason_phrase" in response.extensions:
         extensions["reason_phrase"] = response.extensions["reason_phrase"]

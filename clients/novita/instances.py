@@ -22,10 +22,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, SecretStr, model_validator
+from pydantic import AfterValidator, BeforeValidator, Field, SecretStr, model_validator
 
 from clients.novita._base import (
     CheckedStr,
+    CheckedText,
     EpochTime,
     LenientInt,
     ListOrEmpty,
@@ -144,7 +145,7 @@ class PortMapping(NovitaModel):
 
     port: Annotated[int, BeforeValidator(parse_int)]
     endpoint: Annotated[str, BeforeValidator(lambda v: v or "")] = ""
-    type: Annotated[str, BeforeValidator(lambda v: (v or "").strip().lower())] = ""
+    type: Annotated[CheckedText, AfterValidator(str.lower)] = ""
 
 
 class ConnectionComponent(NovitaModel):

@@ -18,7 +18,7 @@ from typing import Annotated, Any
 
 from pydantic import AliasChoices, BeforeValidator, Field
 
-from clients.novita._base import EpochTime, IdStr, NovitaModel, OptionalStr
+from clients.novita._base import CheckedText, EpochTime, IdStr, NovitaModel, OptionalStr
 
 __all__ = ["FINISHED_JOB_STATES", "Job", "JobState"]
 
@@ -35,7 +35,7 @@ class JobState(NovitaModel):
 
     """
 
-    state: Annotated[str, BeforeValidator(lambda v: (v or "").strip())] = ""
+    state: CheckedText = ""
     error: OptionalStr = None
     message: OptionalStr = None
 
