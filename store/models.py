@@ -233,3 +233,22 @@ class WebhookDelivery(BaseModel):
     created_at: UtcDatetime
     updated_at: UtcDatetime
     next_attempt_at: UtcDatetime | None
+
+
+class NameClaim(BaseModel):
+    """Who holds a name while it provisions under it, and until when.
+
+    Example:
+        >>> claim = NameClaim(name="trainer-1", holder="run-1", claimed_at=utc_now(),
+        ...                   expires_at=utc_now())
+        >>> claim.holder
+        'run-1'
+
+    """
+
+    model_config = ConfigDict(from_attributes=True)
+
+    name: str
+    holder: str
+    claimed_at: UtcDatetime
+    expires_at: UtcDatetime

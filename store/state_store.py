@@ -12,7 +12,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
@@ -27,11 +27,13 @@ from store.models import (
     DesiredState,
     LifecycleStatus,
     ManagedInstance,
+    NameClaim,
     Operation,
     OperationKind,
     OperationOutcome,
     WebhookDelivery,
 )
+from store.name_claims import NameClaimRepository
 from store.operations import OperationRepository
 from store.schema import upgrade_to_head
 from store.settings import describe_url, resolve_state_url
@@ -373,6 +375,42 @@ class StateStore:
         """
         async with self.transaction() as tx:
             return await write_step(tx.instances, tx.operations, step)
+
+    # ----------------------------------------------------------------- name claims
+
+    async def claim_name(self, name: str, holder: str, lease: timedelta) -> bool:
+        """Claim `name` for `holder` for `lease` (see ``store.name_claims``); False if taken.
+
+        Example:
+            >>> async def main(store: StateStore) -> None:
+            ...     if await store.claim_name("trainer-1", "run-1", timedelta(minutes=15)):
+            ...         await store.release_name("trainer-1", "run-1")
+
+        """
+        async with self.transaction() as tx:
+            return await NameClaimRepository(tx.session).take(name, holder, lease)
+
+    async def release_name(self, name: str, holder: str) -> None:
+        """Release `holder`'s claim of `name`.
+
+        Example:
+            >>> async def main(store: StateStore) -> None:
+            ...     await store.release_name("trainer-1", "run-1")
+
+        """
+        async with self.transaction() as tx:
+            await NameClaimRepository(tx.session).release(name, holder)
+
+    async def get_name_claim(self, name: str) -> NameClaim | None:
+        """The claim of `name` (lapsed or not), or None.
+
+        Example:
+            >>> async def main(store: StateStore) -> None:
+            ...     claim = await store.get_name_claim("trainer-1")
+
+        """
+        async with self._read() as session:
+            return await NameClaimRepository(session).get(name)
 
     # ----------------------------------------------------------------- operations
 

@@ -115,3 +115,14 @@ class DeliveryRow(Base):
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     __table_args__ = (Index(None, "status", "next_attempt_at"),)
+
+
+class NameClaimRow(Base):
+    """Who is renting a machine under this name right now (a lease, until it expires)."""
+
+    __tablename__ = "name_claims"
+
+    name: Mapped[str] = mapped_column(String(255), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())

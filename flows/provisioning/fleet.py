@@ -34,6 +34,8 @@ from flows.common.run_logger import run_logger
 from flows.provisioning.adoption import ExistingInstance, find_instances_named
 from flows.provisioning.artifacts import FleetProgress
 from flows.provisioning.creation import ProvisioningFailedError
+from flows.provisioning.dry_run import plan_only
+from flows.provisioning.name_claim import NameClaim
 from flows.provisioning.provisioning import Provisioning
 from flows.provisioning.readiness import NotReadyError, ReadinessPhase
 from flows.provisioning.request import ProvisionRequest
@@ -186,6 +188,20 @@ class FleetProvisioning:
         )
         return result
 
+    async def _claim_all(self, claims: dict[str, NameClaim]) -> list[str]:
+        """Claim every name before looking any up (waiting where another run holds one)."""
+
+        async def claim(name: str) -> str | None:
+            try:
+                await claims[name].take(self.provisionings[name].deadline_at)
+                return name
+            except Exception as exc:  # one failure never sinks the others
+                await self._failed(self.provisionings[name], exc)
+                return None
+
+        taken = await asyncio.gather(*(claim(name) for name in claims))
+        return [name for name in taken if name is not None]
+
     def _job(
         self,
         name: str,
@@ -205,7 +221,7 @@ class FleetProvisioning:
     async def _plan_only(
         self, provisioning: Provisioning, existing: ExistingInstance | None
     ) -> None:
-        self._succeeded(await provisioning.plan_only(existing))
+        self._succeeded(await plan_only(provisioning, existing))
 
     async def _start(
         self, provisioning: Provisioning, existing: ExistingInstance | None

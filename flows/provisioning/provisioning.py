@@ -9,9 +9,8 @@ composes the same steps differently (`flows/sweeps/migration/recreate.py`).
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 from typing import Any
-
-from prefect.artifacts import acreate_table_artifact
 
 from clients.endpoint_models import HealthReport
 from clients.novita import Instance, NovitaError
@@ -32,8 +31,9 @@ from flows.provisioning.creation import (
     ProvisioningFailedError,
     RegionAttempt,
     create_with_failover,
-    skipped_regions,
 )
+from flows.provisioning.dry_run import plan_only
+from flows.provisioning.name_claim import NameClaim
 from flows.provisioning.planning import RegionPlanner
 from flows.provisioning.readiness import NotReadyError, ReadinessPhase, bring_to_ready
 from flows.provisioning.request import ProvisionRequest
@@ -98,12 +98,22 @@ class Provisioning:
         )
 
     async def run(self) -> ProvisionResult:
-        """Adopt, plan only, or plan → template → create → ready."""
-        existing = await find_instance_named(self.res, self.name)
+        """Adopt, plan only, or plan → template → create → ready (one rental per name)."""
         if self.dry_run:
-            return await self.plan_only(existing)
-        record, adopted = await self.start(existing)
+            return await plan_only(self, await find_instance_named(self.res, self.name))
+        claim = self.name_claim()
+        await claim.take(self.deadline_at)
+        try:
+            existing = await find_instance_named(self.res, self.name)
+            record, adopted = await self.start(existing)
+        finally:
+            await claim.release()
         return await self.finish(record, adopted)
+
+    def name_claim(self) -> NameClaim:
+        """The claim this provisioning holds on its name while it looks up and creates."""
+        lease = timedelta(seconds=max(self.deadline_at - time.monotonic(), 60.0))
+        return NameClaim(self.res, self.name, lease)
 
     async def start(self, existing: ExistingInstance | None) -> tuple[ManagedInstance, bool]:
         """Adopt the instance of that name, or plan and create one; True when adopted."""
@@ -114,47 +124,6 @@ class Provisioning:
         record = await self.create(planner)
         await self.progress.step(ProgressStep.CREATED)
         return record, False
-
-    # -- planning -------------------------------------------------------------------------
-
-    async def plan_only(self, existing: ExistingInstance | None) -> ProvisionResult:
-        """Dry run: publish the plan as a table artifact and return it; no create call."""
-        planner = await self.shared.planner(self.request)
-        plan = await planner.full_plan()
-        for skipped in skipped_regions(plan):
-            self.logger.info("Region %s skipped: %s", skipped.region, skipped.reason)
-            self.attempts.append(skipped)
-        choice = plan.choice
-        if self.artifacts:
-            await acreate_table_artifact(
-                table=plan.table_rows(),
-                key="provision-plan",
-                description=f"Provisioning plan for {self.name}: {plan.product_name} "
-                f"({plan.billing_mode}), regions in the order they would be tried.",
-            )
-        if choice is not None and choice.chosen is not None:
-            self.logger.info(
-                "Dry run: would create %s in %s at $%s/h",
-                choice.chosen.product_id,
-                choice.region,
-                choice.chosen.price_per_hour,
-            )
-        else:
-            self.logger.warning("Dry run: no region offers %s", plan.product_name)
-        return ProvisionResult(
-            instance_id=existing.instance_id if existing else None,
-            name=self.name,
-            status="planned",
-            region=choice.region if choice else None,
-            cluster_id=choice.cluster_id if choice else None,
-            product_id=choice.chosen.product_id if choice and choice.chosen else None,
-            product_name=plan.product_name,
-            billing_mode=plan.billing_mode,
-            price_per_hour=choice.total_price(self.request.gpu_num) if choice else None,
-            adopted=existing is not None,
-            regions_tried=self.attempts,
-            plan=plan,
-        )
 
     # -- create ---------------------------------------------------------------------------
 

@@ -24,6 +24,9 @@ from store.tables import Base
 
 FreshDatabase = Callable[[], AbstractAsyncContextManager[str]]
 
+HEAD = "0002"
+"""The newest migration (0002: name claims)."""
+
 EXPECTED_INDEXES = {
     "managed_instances": {
         "ix_managed_instances_name",
@@ -42,6 +45,7 @@ EXPECTED_INDEXES = {
         "ix_webhook_deliveries_created_at",
         "ix_webhook_deliveries_status_next_attempt_at",
     },
+    "name_claims": set(),  # its primary key is the name
 }
 
 
@@ -59,7 +63,7 @@ async def test_first_open_creates_the_schema_at_head(fresh_database: FreshDataba
     async with fresh_database() as url, StateStore(url) as store:
         async with store.engine.connect() as connection:
             revision, indexes = await connection.run_sync(_schema)
-    assert revision == head_revision() == "0001"
+    assert revision == head_revision() == HEAD
     assert set(indexes) == set(EXPECTED_INDEXES)
     for table, expected in EXPECTED_INDEXES.items():
         assert expected <= indexes[table], table
@@ -72,7 +76,7 @@ async def test_reopening_an_existing_database_is_a_no_op_upgrade(
         with caplog.at_level(logging.INFO, logger="store.schema"):
             async with StateStore(url) as store:
                 await store.upsert_instance(instance_id="aaaa000000000001", name="keep-me")
-        assert any("schema upgraded from empty to 0001" in r.message for r in caplog.records)
+        assert any(f"schema upgraded from empty to {HEAD}" in r.message for r in caplog.records)
         caplog.clear()
         with caplog.at_level(logging.INFO, logger="store.schema"):
             store = await StateStore.open(url)
@@ -175,20 +179,21 @@ async def test_concurrent_first_use_by_two_processes(
             async with store.engine.connect() as connection:
                 rows = (await connection.execute(text(f"SELECT * FROM {VERSION_TABLE}"))).all()
     assert stored == names
-    assert [tuple(row) for row in rows] == [("0001",)]
+    assert [tuple(row) for row in rows] == [(HEAD,)]
 
 
-_NEXT_MIGRATION = '''"""Add a note to instances.
+NEXT = f"{int(HEAD) + 1:04d}"
+_NEXT_MIGRATION = f'''"""Add a note to instances.
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: {NEXT}
+Revises: {HEAD}
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "{NEXT}"
+down_revision = "{HEAD}"
 branch_labels = None
 depends_on = None
 
@@ -221,7 +226,7 @@ async def test_a_new_migration_file_upgrades_an_existing_database(
         shutil.copytree(
             schema.MIGRATIONS_DIR, migrations, ignore=shutil.ignore_patterns("__pycache__")
         )
-        (migrations / "versions" / "0002_add_note.py").write_text(_NEXT_MIGRATION)
+        (migrations / "versions" / f"{NEXT}_add_note.py").write_text(_NEXT_MIGRATION)
         monkeypatch.setattr(schema, "MIGRATIONS_DIR", migrations)
 
         async with StateStore(url) as store:
@@ -229,6 +234,6 @@ async def test_a_new_migration_file_upgrades_an_existing_database(
             async with store.engine.connect() as connection:
                 revision = await connection.run_sync(current_revision)
                 columns = await connection.run_sync(_columns)
-    assert revision == "0002"
+    assert revision == NEXT
     assert "note" in columns
     assert kept is not None and kept.name == "survivor"
