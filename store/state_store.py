@@ -19,6 +19,7 @@ from typing import Any, Self
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from store.clock import utc_now
 from store.engine import create_engine, session_factories
 from store.instances import InstanceRepository
 from store.journal import InstanceStep, StepOutcome, write_step
@@ -533,6 +534,26 @@ class StateStore:
         """
         async with self._read() as session:
             return await DeliveryRepository(session).list_due(now, limit)
+
+    async def lease_delivery(
+        self, delivery: WebhookDelivery, lease: timedelta
+    ) -> WebhookDelivery | None:
+        """Take a due delivery for one redelivery (for ``lease``); None if another took it.
+
+        Example:
+            >>> async def main(store: StateStore) -> None:
+            ...     for due in await store.list_due_deliveries():
+            ...         if (mine := await store.lease_delivery(due, timedelta(minutes=2))):
+            ...             ...  # send it
+
+        """
+        if delivery.next_attempt_at is None:
+            return None
+        async with self.transaction() as tx:
+            until = utc_now() + lease
+            if not await tx.deliveries.lease(delivery.delivery_id, delivery.next_attempt_at, until):
+                return None
+            return delivery.model_copy(update={"next_attempt_at": until})
 
     async def get_delivery(self, delivery_id: str) -> WebhookDelivery | None:
         """Return a delivery by id, or None.

@@ -180,6 +180,26 @@ class DeliveryRepository:
         )
         return [_to_model(row) for row in (await self.session.execute(query)).scalars()]
 
+    async def lease(
+        self, delivery_id: str, seen_next_attempt_at: datetime, until: datetime
+    ) -> bool:
+        """Take a due delivery for one redelivery: move ``next_attempt_at`` to ``until``.
+
+        A compare-and-set on the ``next_attempt_at`` the caller read: of two sweeps that read
+        the same due delivery, one gets it, the other leaves it alone.
+        """
+        statement = (
+            update(DeliveryRow)
+            .where(
+                DeliveryRow.delivery_id == delivery_id,
+                DeliveryRow.status.in_(_DUE_STATUSES),
+                DeliveryRow.next_attempt_at == ensure_utc(seen_next_attempt_at),
+            )
+            .values(next_attempt_at=ensure_utc(until), updated_at=utc_now())
+            .execution_options(synchronize_session=False)
+        )
+        return (await self.session.execute(statement)).rowcount == 1
+
     async def list(
         self,
         instance_id: str | None = None,

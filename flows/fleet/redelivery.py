@@ -4,8 +4,9 @@ Every webhook is kept in the store before it is sent (`flows/common/owner_webhoo
 failed is due again later. This step takes the due ones (failed, or pending whose sender
 never finished), oldest first, and hands each to `OwnerWebhooks.redeliver`: the exact stored
 body, the same `X-Webhook-Delivery` id, marked delivered, failed (due later) or given up.
-Fleet-sync runs one at a time (its deployment allows one run), so no delivery is sent twice
-by two sweeps at once.
+Each delivery is leased first (`StateStore.lease_delivery`: compare-and-set on the due time
+that was read), so two fleet-sync runs at once (a manual one beside the scheduled one, two
+workers) never send the same delivery twice.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from prefect import get_run_logger
 from pydantic import BaseModel, Field
 
 from flows.common.notifications import notify_humans
+from flows.common.owner_webhooks import SENDING_LEASE
 from flows.common.resources import FlowResources
 from store import DeliveryStatus, WebhookDelivery
 
@@ -39,6 +41,9 @@ class RedeliveryOutcome(BaseModel):
     given_up: list[str] = Field(
         default_factory=list, description="Failed again and out of attempts: no more retries"
     )
+    sent_elsewhere: list[str] = Field(
+        default_factory=list, description="Leased by another run at the same time: left alone"
+    )
 
 
 async def redeliver_due_webhooks(res: FlowResources, limit: int) -> RedeliveryOutcome:
@@ -61,10 +66,15 @@ async def redeliver_due_webhooks(res: FlowResources, limit: int) -> RedeliveryOu
     logger.info("Redelivering %d due webhook(s)", len(due))
     gate = asyncio.Semaphore(REDELIVERY_CONCURRENCY)
 
-    async def one(delivery: WebhookDelivery) -> WebhookDelivery | None:
+    async def one(delivery: WebhookDelivery) -> WebhookDelivery | bool | None:
+        """The delivery as kept after sending; False: another run leased it; None: error."""
         async with gate:
+            leased = await res.store.lease_delivery(delivery, SENDING_LEASE)
+            if leased is None:
+                logger.info("Delivery %s is being sent by another run", delivery.delivery_id)
+                return False
             try:
-                return await res.webhooks.redeliver(delivery)
+                return await res.webhooks.redeliver(leased)
             except Exception as exc:
                 logger.warning(
                     "Redelivery of %s (%s) failed: %s",
@@ -76,9 +86,11 @@ async def redeliver_due_webhooks(res: FlowResources, limit: int) -> RedeliveryOu
 
     outcome = RedeliveryOutcome()
     for delivery, kept in zip(due, await asyncio.gather(*(one(d) for d in due)), strict=True):
-        if kept is not None and kept.status == DeliveryStatus.DELIVERED:
+        if kept is False:
+            outcome.sent_elsewhere.append(delivery.delivery_id)
+        elif isinstance(kept, WebhookDelivery) and kept.status == DeliveryStatus.DELIVERED:
             outcome.redelivered.append(delivery.delivery_id)
-        elif kept is not None and kept.next_attempt_at is None:
+        elif isinstance(kept, WebhookDelivery) and kept.next_attempt_at is None:
             outcome.given_up.append(delivery.delivery_id)
         else:
             outcome.still_failing.append(delivery.delivery_id)

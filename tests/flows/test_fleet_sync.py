@@ -7,6 +7,7 @@ about the instances and deliveries the test itself made.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -16,6 +17,7 @@ from datetime import timedelta
 from http.server import ThreadingHTTPServer
 
 import pytest
+from prefect import flow
 
 from clients.novita import CreateInstanceRequest, Instance, InstanceStatus, NovitaClient
 from clients.webhook_payload import WebhookEvent, build_webhook_body
@@ -23,6 +25,8 @@ from clients.webhook_retry_policy import WebhookRetryPolicy, policy_for
 from clients.webhook_signature import verify_webhook_signature
 from flows.common.flow_activity import FlowActivity
 from flows.common.owner_webhooks import MAX_DELIVERY_ATTEMPTS
+from flows.common.resources import open_flow_resources
+from flows.fleet.redelivery import RedeliveryOutcome, redeliver_due_webhooks
 from flows.fleet.rules.reconciliation import (
     REMOVED_OUTSIDE,
     abandoned_after,
@@ -38,6 +42,7 @@ from store import (
     ManagedInstance,
     OperationKind,
     StateStore,
+    WebhookDelivery,
     utc_now,
 )
 from tests.flows.conftest import WEBHOOK_SECRET
@@ -335,3 +340,43 @@ async def test_redelivery_can_be_switched_off(
     kept = await store.get_delivery(delivery_id)
     assert kept is not None and kept.status == DeliveryStatus.PENDING
     await fleet_sync(max_redeliveries=100)  # leave nothing due behind for other tests
+
+
+@flow(persist_result=False)
+async def two_redelivery_sweeps_at_once() -> list[RedeliveryOutcome]:
+    """Two sweeps that both list the due deliveries before either sends one."""
+    async with open_flow_resources() as res:
+        listed = res.store.list_due_deliveries
+        both_listed = asyncio.Barrier(2)
+
+        async def list_then_wait(**kwargs: object) -> list[WebhookDelivery]:
+            due = await listed(**kwargs)  # type: ignore[arg-type]
+            await both_listed.wait()
+            return due
+
+        res.store.list_due_deliveries = list_then_wait  # type: ignore[method-assign]
+        return list(
+            await asyncio.gather(redeliver_due_webhooks(res, 100), redeliver_due_webhooks(res, 100))
+        )
+
+
+async def test_two_redelivery_sweeps_at_once_send_a_delivery_once(
+    sim: SimulatorServer,
+    store: StateStore,
+    late_receiver: LateReceiver,
+) -> None:
+    url, bring_up = late_receiver
+    result = await provision_instance(
+        name=unique("lease"), webhook_url=url, wait_until_ready=False, **GOOD
+    )
+    [kept] = await store.list_deliveries(instance_id=result.instance_id)
+    await store.mark_delivery_failed(
+        kept.delivery_id, 0, kept.last_error or "down", next_attempt_at=utc_now()
+    )
+    receiver = bring_up()
+
+    first, second = await two_redelivery_sweeps_at_once()
+
+    assert len(receiver.requests) == 1  # sent once, by one sweep
+    assert first.redelivered + second.redelivered == [kept.delivery_id]
+    assert first.sent_elsewhere + second.sent_elsewhere == [kept.delivery_id]

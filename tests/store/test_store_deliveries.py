@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from store import DeliveryNotFoundError, DeliveryStatus, StateStore
+from store import DeliveryNotFoundError, DeliveryStatus, StateStore, utc_now
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 BODY = json.dumps(
@@ -108,3 +109,21 @@ async def test_long_errors_are_truncated(store: StateStore) -> None:
     await store.add_delivery("z-1", "e000000000000005", "instance.ready", "u", BODY)
     failed = await store.mark_delivery_failed("z-1", 1, "x" * 10_000)
     assert failed.last_error is not None and len(failed.last_error) == 2000
+
+
+async def test_of_two_leases_on_one_read_due_delivery_one_wins(store: StateStore) -> None:
+    await store.add_delivery(
+        "lease-1",
+        "0123456789abcdef",
+        "instance.ready",
+        "https://h.example/x",
+        b"{}",
+        next_attempt_at=utc_now() - timedelta(seconds=1),
+    )
+    [due] = await store.list_due_deliveries()
+    first, second = await asyncio.gather(
+        store.lease_delivery(due, timedelta(minutes=2)),
+        store.lease_delivery(due, timedelta(minutes=2)),
+    )
+    assert (first is None) != (second is None)
+    assert await store.list_due_deliveries() == []  # leased: not due for anyone else
