@@ -7,7 +7,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
 
-.PHONY: install browser postgres demo up test test-fast lint format simulator serve prefect-server register-blocks clean
+.PHONY: install browser postgres demo up test test-fast bench lint format simulator serve prefect-server register-blocks clean
 
 $(UV):
 	$(PYTHON) -m venv $(BOOT)
@@ -38,6 +38,12 @@ test: install browser postgres ## run the whole test suite
 
 test-fast: install ## the tests that start no simulator and no Prefect server (under a minute)
 	$(VENV)/bin/python -m pytest -m "not integration"
+
+BENCH ?= all
+BENCH_ARGS ?=
+
+bench: install postgres ## every benchmark, full size (~25 min; BENCH=fleet BENCH_ARGS=--quick for one, small)
+	$(VENV)/bin/python -m bench $(BENCH) $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
