@@ -16,7 +16,12 @@ from typing import Annotated
 from prefect import flow
 from pydantic import Field
 
-from flows.common.parameters import CredentialsBlock, PoliciesBlock, WebhookSettingsBlock
+from flows.common.parameters import (
+    CredentialsBlock,
+    InactivityMinutes,
+    PoliciesBlock,
+    WebhookSettingsBlock,
+)
 from flows.common.resources import open_flow_resources
 from flows.sweeps.auto_stop.report import (
     REPORT_KEY,
@@ -31,16 +36,6 @@ from store import utc_now
 from tasks.novita_instances import list_instances
 
 __all__ = ["REPORT_KEY", "AutoStopReport", "auto_stop_sweep"]
-
-InactivityMinutes = Annotated[
-    int | None,
-    Field(
-        ge=1,
-        le=10080,
-        description="Default idle minutes before a stop for this run (instances with their "
-        "own auto_stop_minutes keep it); empty = the policies' auto_stop_minutes (20)",
-    ),
-]
 
 
 @flow(name="auto-stop-sweep", persist_result=True)

@@ -18,7 +18,12 @@ from prefect import flow, get_run_logger
 from pydantic import Field
 
 from clients.novita import Instance, NovitaError
-from flows.common.parameters import CredentialsBlock, PoliciesBlock, WebhookSettingsBlock
+from flows.common.parameters import (
+    CredentialsBlock,
+    MaxRedeliveries,
+    PoliciesBlock,
+    WebhookSettingsBlock,
+)
 from flows.common.resources import open_flow_resources
 from flows.fleet.reconcile import reconcile_fleet
 from flows.fleet.redelivery import RedeliveryOutcome, redeliver_due_webhooks
@@ -28,9 +33,6 @@ from flows.fleet.table import publish_fleet_table
 __all__ = ["FleetSyncReport", "UnmanagedInstance", "fleet_sync"]
 
 
-MaxRedeliveries = Annotated[
-    int, Field(ge=0, le=10000, description="Due webhook deliveries sent again per run, at most")
-]
 RedeliverWebhooks = Annotated[
     bool, Field(description="Send again the owner webhooks that failed and are due")
 ]

@@ -17,7 +17,15 @@ from typing import Annotated
 from prefect import flow
 from pydantic import Field
 
-from flows.common.parameters import CredentialsBlock, PoliciesBlock, WebhookSettingsBlock
+from flows.common.parameters import (
+    CooldownMinutes,
+    CredentialsBlock,
+    MaxAttempts,
+    MaxMigrations,
+    MigrationConcurrency,
+    PoliciesBlock,
+    WebhookSettingsBlock,
+)
 from flows.common.resources import open_flow_resources
 from flows.sweeps.migration.report import (
     REPORT_KEY,
@@ -42,30 +50,10 @@ async def migration_sweep(
     dry_run: Annotated[
         bool, Field(description="Only report what would be migrated; migrate nothing")
     ] = False,
-    max_migrations: Annotated[
-        int, Field(ge=0, le=1000, description="At most this many migrations in one run")
-    ] = DEFAULT_MAX_MIGRATIONS,
-    concurrency: Annotated[
-        int, Field(ge=1, le=50, description="Migrations running at once")
-    ] = DEFAULT_CONCURRENCY,
-    cooldown_minutes: Annotated[
-        int | None,
-        Field(
-            ge=0,
-            le=10080,
-            description="Minutes between two attempts on one instance; "
-            "empty = the policies' migration_cooldown_minutes (30)",
-        ),
-    ] = None,
-    max_attempts: Annotated[
-        int | None,
-        Field(
-            ge=1,
-            le=20,
-            description="Attempts per instance before giving up; "
-            "empty = the policies' migration_max_attempts (3)",
-        ),
-    ] = None,
+    max_migrations: MaxMigrations = DEFAULT_MAX_MIGRATIONS,
+    concurrency: MigrationConcurrency = DEFAULT_CONCURRENCY,
+    cooldown_minutes: CooldownMinutes = None,
+    max_attempts: MaxAttempts = None,
     credentials_block: CredentialsBlock = None,
     webhook_settings_block: WebhookSettingsBlock = None,
     policies_block: PoliciesBlock = None,

@@ -9,6 +9,8 @@ the steps live in `flows/provisioning/`.
 # No `from __future__ import annotations` in flow modules: a served flow's parameter types
 # must resolve in the process that runs it (see flows/common/parameters.py).
 
+import asyncio
+
 from prefect import flow
 
 from clients.novita import NovitaError
@@ -40,6 +42,9 @@ from flows.provisioning.readiness import NotReadyError
 from flows.provisioning.request import ProvisionRequest
 from flows.provisioning.result import ProvisionResult
 from flows.provisioning.rules.region_order import UnknownRegionError
+
+DEADLINE_SLACK_SECONDS = 5.0
+"""The readiness waits end on the deadline themselves; the flow's own timeout fires after."""
 
 __all__ = [
     "ProvisionRequest",
@@ -76,7 +81,20 @@ async def run_provisioning(
     ) as res:
         provisioning = Provisioning(res, request, dry_run)
         try:
-            return await provisioning.run()
+            # The deadline covers the whole provisioning, planning included; the waits end
+            # a little before it on their own, this is the backstop for anything slower.
+            async with asyncio.timeout_at(provisioning.deadline_at + DEADLINE_SLACK_SECONDS):
+                return await provisioning.run()
+        except TimeoutError as exc:
+            seconds = provisioning.deadline_at - provisioning.started_at
+            span = f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.0f} min"
+            error = ProvisioningFailedError(
+                f"{request.name} was not ready within its deadline ({span})",
+                provisioning.attempts,
+                "DEADLINE",
+            )
+            await provisioning.failure(error)
+            raise error from exc
         except (ProvisioningFailedError, UnknownRegionError, NotReadyError, NovitaError) as exc:
             error = await provisioning.failure(exc)
             if error is exc:

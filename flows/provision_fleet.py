@@ -19,7 +19,13 @@ from typing import Annotated
 from prefect import flow, get_run_logger
 from pydantic import AfterValidator, Field
 
-from flows.common.parameters import CredentialsBlock, DryRun, PoliciesBlock, WebhookSettingsBlock
+from flows.common.parameters import (
+    CredentialsBlock,
+    DryRun,
+    FleetConcurrency,
+    PoliciesBlock,
+    WebhookSettingsBlock,
+)
 from flows.common.resources import open_flow_resources
 from flows.provisioning.fleet import FleetItem, FleetProvisioning, FleetResult
 from flows.provisioning.request import ProvisionRequest
@@ -66,9 +72,7 @@ class FleetProvisioningFailedError(RuntimeError):
 @flow(name="provision-fleet", persist_result=True)
 async def provision_fleet(
     requests: FleetRequests,
-    concurrency: Annotated[
-        int, Field(ge=1, le=50, description="Provisionings running at the same time, 1-50")
-    ] = 5,
+    concurrency: FleetConcurrency = 5,
     dry_run: DryRun = False,
     credentials_block: CredentialsBlock = None,
     webhook_settings_block: WebhookSettingsBlock = None,

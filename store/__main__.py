@@ -32,12 +32,12 @@ logger = logging.getLogger("store")
 
 
 def next_revision_id(config: Config) -> str:
-    """Return the next sequential revision id ("0002" after "0001").
+    """Return the next sequential revision id ("0003" after "0002").
 
     Example:
         >>> from store.schema import alembic_config
         >>> next_revision_id(alembic_config())
-        '0002'
+        '0003'
 
     """
     head = ScriptDirectory.from_config(config).get_current_head()

@@ -9,16 +9,22 @@ from clients.endpoint_models import HealthReport
 from clients.endpoint_prober import EndpointProber
 from clients.novita import PortMapping
 
+UNTIL_DEADLINE = 1_000_000
+"""An attempt count no deadline lets a probe reach: the deadline is what stops it."""
+
 
 @task(name="probe-endpoints", cache_policy=NO_CACHE, persist_result=False)
 async def probe_endpoints(
     port_mappings: list[PortMapping],
     deadline_seconds: float = 180.0,
-    attempts: int = 10,
+    attempts: int | None = None,
     strict_outbound: bool = False,
     outbound_allow_list: list[str] | None = None,
 ) -> HealthReport:
     """Check every port mapping until healthy, the attempts run out, or the deadline passes.
+
+    `attempts` None: as many as the deadline allows (a provisioning's readiness deadline
+    bounds its health checks, not a count of tries).
 
     Healthy = every checked endpoint answers (http 200-399 without a gateway error page, tcp
     accepts); an instance with no ports is healthy. Retries and backoff live in the prober;
@@ -37,7 +43,7 @@ async def probe_endpoints(
         strict_outbound=strict_outbound, outbound_allow_list=outbound_allow_list or ()
     ) as prober:
         report = await prober.check_endpoints(
-            mappings, attempts=attempts, deadline=deadline_seconds
+            mappings, attempts=attempts or UNTIL_DEADLINE, deadline=deadline_seconds
         )
     for check in report.checked:
         logger.info(

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, HttpUrl
+from pydantic import AfterValidator, BeforeValidator, Field, HttpUrl
 
 INSTANCE_NAME_PATTERN = r"^[A-Za-z0-9_-]+$"
 """Letters, digits, '-' and '_': safe in Novita names, URLs and Prefect run names."""
@@ -40,49 +40,81 @@ InstanceName = Annotated[
         description="Instance name: 1-100 letters, digits, '-' or '_'. Reused names adopt.",
     ),
 ]
+
+
+def refuse_bool(value: object) -> object:
+    """A number parameter given true/false is a mistake, not 1/0 (pydantic's lax reading).
+
+    Example:
+        >>> refuse_bool(3)
+        3
+
+    """
+    if isinstance(value, bool):
+        raise ValueError("must be a number, not true/false")
+    return value
+
+
+NotBool = BeforeValidator(refuse_bool)
+"""Put on every number parameter."""
+
+
+def _not_blank(value: str) -> str:
+    text = value.strip()
+    if not text:
+        raise ValueError("must not be blank")
+    return text
+
+
 ProductName = Annotated[
-    str, Field(min_length=1, max_length=100, description="GPU product, e.g. RTX 4090 24GB")
+    str,
+    Field(min_length=1, max_length=100, description="GPU product, e.g. RTX 4090 24GB"),
+    AfterValidator(_not_blank),
 ]
 
 
 def _template_id_text(value: str | int) -> str:
     # The prefect CLI parses `--param template_id=1001` as JSON, i.e. an int: accept both.
     text = str(value).strip()
-    if not 1 <= len(text) <= 64:
-        raise ValueError("template_id must be 1-64 characters, e.g. 1001")
+    if not (1 <= len(text) <= 20 and text.isdigit() and text.isascii()):
+        raise ValueError("template_id must be a Novita template number, e.g. 1001")
     return text
 
 
 TemplateId = Annotated[
     str | int,
+    NotBool,
     Field(description="Novita template id, e.g. 1001"),
     AfterValidator(_template_id_text),
 ]
-GpuNum = Annotated[int, Field(ge=1, le=8, description="GPUs, 1-8")]
+GpuNum = Annotated[int, NotBool, Field(ge=1, le=8, description="GPUs, 1-8")]
 RootfsSize = Annotated[
-    int, Field(ge=10, le=6144, description="Root disk in GB (within the product's limits)")
+    int,
+    NotBool,
+    Field(ge=10, le=6144, description="Root disk in GB (within the product's limits)"),
 ]
+RegionText = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_not_blank)]
 PreferredRegion = Annotated[
-    str | None, Field(description="Preferred region (name or id), tried first")
+    RegionText | None, Field(description="Preferred region (name or id), tried first")
 ]
 RegionPriority = Annotated[
-    list[str] | None, Field(description="Custom region priority; replaces the default order")
+    list[RegionText] | None,
+    Field(min_length=1, description="Custom region priority; replaces the default order"),
 ]
 BillingModeChoice = Annotated[BillingChoice, Field(description="spot or onDemand")]
 WebhookUrl = Annotated[
     HttpUrl | None, Field(description="http(s) URL told about every step (signed)")
 ]
 AutoStopMinutes = Annotated[
-    int | None, Field(ge=0, le=10080, description="Idle minutes before auto-stop; 0 = never")
+    Annotated[int, NotBool, Field(ge=0, le=10080)] | None,
+    Field(description="Idle minutes before auto-stop; 0 = never"),
 ]
 WaitUntilReady = Annotated[
     bool, Field(description="Wait for running + healthy endpoints before returning")
 ]
 DeadlineMinutes = Annotated[
-    float | None,
+    Annotated[float, NotBool, Field(gt=0, le=240)] | None,
     Field(
-        gt=0,
-        le=240,
         description="Fail when not ready within this many minutes "
         "(default: the policies' readiness deadline, 10)",
     ),
@@ -90,14 +122,15 @@ DeadlineMinutes = Annotated[
 DryRun = Annotated[
     bool, Field(description="Only plan: no create call, returns and publishes the plan")
 ]
+BlockName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_not_blank)]
 CredentialsBlock = Annotated[
-    str | None, Field(description="Saved NovitaCredentials block (default: env)")
+    BlockName | None, Field(description="Saved NovitaCredentials block (default: env)")
 ]
 WebhookSettingsBlock = Annotated[
-    str | None, Field(description="Saved WebhookSettings block (default: env)")
+    BlockName | None, Field(description="Saved WebhookSettings block (default: env)")
 ]
 PoliciesBlock = Annotated[
-    str | None, Field(description="Saved NovitaPolicies block (default: built-ins)")
+    BlockName | None, Field(description="Saved NovitaPolicies block (default: built-ins)")
 ]
 
 InstanceIdParam = Annotated[
@@ -119,7 +152,44 @@ NameParam = Annotated[
     ),
 ]
 OperationDeadline = Annotated[
-    float, Field(gt=0, le=240, description="Fail when not done within this many minutes")
+    float,
+    NotBool,
+    Field(gt=0, le=240, description="Fail when not done within this many minutes"),
+]
+FleetConcurrency = Annotated[
+    int, NotBool, Field(ge=1, le=50, description="Provisionings running at the same time, 1-50")
+]
+InactivityMinutes = Annotated[
+    Annotated[int, NotBool, Field(ge=1, le=10080)] | None,
+    Field(
+        description="Default idle minutes before a stop for this run (instances with their "
+        "own auto_stop_minutes keep it); empty = the policies' auto_stop_minutes (20)",
+    ),
+]
+MaxMigrations = Annotated[
+    int, NotBool, Field(ge=0, le=1000, description="At most this many migrations in one run")
+]
+MigrationConcurrency = Annotated[
+    int, NotBool, Field(ge=1, le=50, description="Migrations running at once")
+]
+CooldownMinutes = Annotated[
+    Annotated[int, NotBool, Field(ge=0, le=10080)] | None,
+    Field(
+        description="Minutes between two attempts on one instance; "
+        "empty = the policies' migration_cooldown_minutes (30)",
+    ),
+]
+MaxAttempts = Annotated[
+    Annotated[int, NotBool, Field(ge=1, le=20)] | None,
+    Field(
+        description="Attempts per instance before giving up; "
+        "empty = the policies' migration_max_attempts (3)",
+    ),
+]
+MaxRedeliveries = Annotated[
+    int,
+    NotBool,
+    Field(ge=0, le=10000, description="Due webhook deliveries sent again per run, at most"),
 ]
 
 DEFAULT_GPU_NUM = 1

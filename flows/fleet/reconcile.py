@@ -18,10 +18,11 @@ from clients.novita import Instance
 from clients.webhook_payload import WebhookEvent
 from flows.common.activity import busy_flow_activity
 from flows.common.flow_activity import FlowActivity
+from flows.common.notifications import notify_humans
 from flows.common.resources import FlowResources
 from flows.fleet.report import FleetSyncReport, UnmanagedInstance
 from flows.fleet.rules.reconciliation import StatusChange, abandoned_after, plan_reconciliation
-from flows.fleet.rules.table_columns import unmanaged_instances
+from flows.fleet.rules.table_columns import under_managed_names, unmanaged_instances
 from store import LifecycleStatus, ManagedInstance, OperationKind, OperationOutcome, utc_now
 from store.statuses import BUSY, STOPPED
 from tasks.novita_instances import list_instances
@@ -141,18 +142,42 @@ async def reconcile_fleet(res: FlowResources) -> tuple[FleetSyncReport, list[Ins
     activity = await busy_flow_activity(res.store, [r for r in busy if r.instance_id in candidates])
     changes = plan_reconciliation(records, live_by_id, now, grace, activity)
     applied = await apply_changes(res, changes, {r.instance_id: r for r in records})
+    unmanaged = [
+        UnmanagedInstance(
+            instance_id=i.id,
+            name=i.name,
+            status=i.status_raw,
+            region=i.cluster_name or i.cluster_id,
+        )
+        for i in unmanaged_instances(records, live)
+    ]
     report = FleetSyncReport(
         checked=len(records),
         changed=applied,
         marked_deleted=[c.instance_id for c in applied if c.to_status is LifecycleStatus.DELETED],
-        unmanaged=[
-            UnmanagedInstance(
-                instance_id=i.id,
-                name=i.name,
-                status=i.status_raw,
-                region=i.cluster_name or i.cluster_id,
-            )
-            for i in unmanaged_instances(records, live)
-        ],
+        unmanaged=unmanaged,
+        under_managed_names=under_managed_names(records, unmanaged),
     )
+    await _report_machines_under_managed_names(res, report.under_managed_names)
     return report, live
+
+
+async def _report_machines_under_managed_names(
+    res: FlowResources, found: list[UnmanagedInstance]
+) -> None:
+    """A machine under a managed name but in no record bills unseen: tell the humans."""
+    if not found:
+        return
+    listed = "; ".join(f"{i.name} ({i.instance_id}, {i.status})" for i in found[:20])
+    get_run_logger().warning(
+        "%d Novita instance(s) carry a managed name but no record manages them: %s",
+        len(found),
+        listed,
+    )
+    await notify_humans(
+        res.policies,
+        f"Novita: {len(found)} machine(s) under a managed name, unmanaged",
+        "These machines carry the name of a managed machine but are not the one the project "
+        f"manages (a duplicate rental, or created outside): {listed}. Delete them or adopt "
+        "them (provision-instance with the name adopts only when the managed one is gone).",
+    )

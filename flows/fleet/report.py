@@ -35,6 +35,11 @@ class FleetSyncReport(BaseModel):
     unmanaged: list[UnmanagedInstance] = Field(
         default_factory=list, description="Novita instances not managed here (untouched)"
     )
+    under_managed_names: list[UnmanagedInstance] = Field(
+        default_factory=list,
+        description="Unmanaged Novita instances carrying a managed machine's name (reported "
+        "to the humans: a duplicate rental bills unseen otherwise)",
+    )
     redelivered: list[str] = Field(
         default_factory=list, description="Delivery ids delivered late by this run"
     )

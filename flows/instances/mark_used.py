@@ -49,7 +49,10 @@ def signal_time(at: datetime | None) -> datetime:
         return utc_now()
     # Prefect's run form and CLI often send datetimes without a zone; UTC is the only
     # reading that does not depend on where the worker runs.
-    signal = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    try:
+        signal = at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    except OverflowError as exc:  # year 1 east of UTC, year 9999 west of it
+        raise ValueError(f"at={at.isoformat()} is outside the dates UTC can hold") from exc
     if signal > utc_now() + MARK_USED_CLOCK_SKEW:
         raise ValueError(
             f"at={signal.isoformat()} is in the future; a use signal must be at most "

@@ -13,12 +13,13 @@ from datetime import timedelta
 from typing import Any
 
 from clients.endpoint_models import HealthReport
-from clients.novita import Instance, NovitaError
+from clients.novita import Instance, InstanceStatus, NovitaError
 from clients.webhook_payload import WebhookEvent
 from flows.common.journal import OperationJournal
 from flows.common.notifications import notify_humans
 from flows.common.resources import FlowResources
 from flows.common.run_logger import run_logger
+from flows.instances.lookup import read_live
 from flows.instances.view import connection_details, port_views, record_event_data
 from flows.provisioning.adoption import ExistingInstance, find_instance_named
 from flows.provisioning.artifacts import (
@@ -48,6 +49,7 @@ from store import (
     OperationOutcome,
     utc_now,
 )
+from tasks.novita_actions import start_instance
 from tasks.novita_instances import get_instance
 
 PHASE_EVENTS = {
@@ -87,7 +89,8 @@ class Provisioning:
         self.logger = run_logger(__name__)
         self.attempts: list[RegionAttempt] = []
         minutes = request.deadline_minutes or res.policies.readiness_deadline_minutes
-        self.deadline_at = time.monotonic() + minutes * 60
+        self.started_at = time.monotonic()
+        self.deadline_at = self.started_at + minutes * 60
         self.instance_id: str | None = None
         self.progress = ProvisionProgress(self.name, publish=artifacts)
 
@@ -101,6 +104,7 @@ class Provisioning:
         """Adopt, plan only, or plan → template → create → ready (one rental per name)."""
         if self.dry_run:
             return await plan_only(self, await find_instance_named(self.res, self.name))
+        await self.shared.planner(self.request)  # an unknown region fails before any lookup
         claim = self.name_claim()
         await claim.take(self.deadline_at)
         try:
@@ -197,8 +201,18 @@ class Provisioning:
             }
         elif record.status == LifecycleStatus.FAILED:
             status = LifecycleStatus.CREATING
+        live = live or await read_live(self.res, existing.instance_id)
+        if live is not None and live.status == InstanceStatus.EXITED:
+            # A provisioning asks for a running machine: a stopped one of that name is started.
+            self.logger.info("The instance %s is stopped: starting it", existing.instance_id)
+            await start_instance(self.res.client, existing.instance_id)
+            status = LifecycleStatus.STARTING
         done = await self.journal().record(
-            OperationOutcome.STARTED, {"adopted": True}, fields=fields, status=status
+            OperationOutcome.STARTED,
+            {"adopted": True, "started": status == LifecycleStatus.STARTING},
+            fields=fields,
+            status=status,
+            desired=DesiredState.RUNNING,
         )
         assert done.record is not None
         return done.record

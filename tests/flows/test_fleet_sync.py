@@ -380,3 +380,27 @@ async def test_two_redelivery_sweeps_at_once_send_a_delivery_once(
     assert len(receiver.requests) == 1  # sent once, by one sweep
     assert first.redelivered + second.redelivered == [kept.delivery_id]
     assert first.sent_elsewhere + second.sent_elsewhere == [kept.delivery_id]
+
+
+async def test_a_machine_under_a_managed_name_in_no_record_is_reported(
+    sim: SimulatorServer, store: StateStore
+) -> None:
+    name = unique("twin")
+    managed = await provision_instance(name=name, wait_until_ready=False, **GOOD)
+    async with NovitaClient(api_key=sim.api_key, base_url=sim.base_url) as client:
+        duplicate = await client.create_instance(  # a second rental under the same name
+            CreateInstanceRequest(
+                name=name,
+                product_id="rtx4090-24g.us-ca-6",
+                rootfs_size=20,
+                image_url="python:3.11-slim",
+                cluster_id="us-ca-6",
+            )
+        )
+
+    report = await fleet_sync()
+
+    assert [u.instance_id for u in report.under_managed_names] == [duplicate]
+    assert managed.instance_id not in {u.instance_id for u in report.unmanaged}
+    record = await store.get_instance_by_name(name)
+    assert record is not None and record.instance_id == managed.instance_id

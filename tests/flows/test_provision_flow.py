@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from clients.webhook_signature import verify_webhook_signature
+from flows.lifecycle import stop_instance_flow
 from flows.provision import ProvisioningFailedError, provision_instance
 from simulator.server import SimulatorServer
 from store import LifecycleStatus, StateStore
@@ -164,3 +165,38 @@ async def test_dry_run_returns_the_plan_without_creating(sim: SimulatorServer) -
     assert result.region == "AS-SGP-02" and result.price_per_hour == Decimal("0.69")
     hk = next(r for r in result.plan.regions if r.region == "CN-HK-01")
     assert hk.chosen is None and "not available" in (hk.skipped_because or "")
+
+
+async def test_provisioning_a_stopped_machine_again_starts_it(
+    sim: SimulatorServer, store: StateStore
+) -> None:
+    name = unique("asleep")
+    first = await provision_instance(name=name, product_name="RTX 4090 24GB", template_id=PYTORCH)
+    await stop_instance_flow(name=name)
+
+    again = await provision_instance(name=name, product_name="RTX 4090 24GB", template_id=PYTORCH)
+
+    assert again.adopted and again.instance_id == first.instance_id
+    assert again.status == "ready"
+    assert [r["body"]["instanceId"] for r in sim.requests(path="/gpu/instance/start")] == [
+        first.instance_id
+    ]
+    assert len(sim.requests(path="/gpu/instance/create")) == 1
+    record = await store.get_instance(first.instance_id or "")
+    assert record is not None and record.desired_state == "running"
+
+
+async def test_the_deadline_covers_planning_too(sim: SimulatorServer) -> None:
+    # Novita never answers the name lookup, a read before any create (catalogue reads may
+    # come from the cache): the provisioning still ends on its deadline.
+    sim.hang_requests(1, seconds=120, path="/gpu/instances")
+    with pytest.raises(ProvisioningFailedError) as caught:
+        await provision_instance(
+            name=unique("slow"),
+            product_name="RTX 4090 24GB",
+            template_id=PYTORCH,
+            deadline_minutes=0.05,
+        )
+    assert caught.value.code == "DEADLINE"
+    assert "was not ready within its deadline (3 s)" in str(caught.value)
+    assert sim.requests(path="/gpu/instance/create") == []

@@ -69,6 +69,7 @@ async def test_unknown_region_lists_the_allowed_ones_and_creates_nothing(
     assert "allowed:" in message and "US-CA-06 (us-ca-6)" in message
     assert sim.requests(path="/gpu/instance/create") == []
     assert sim.requests(path="/products") == []
+    assert sim.requests(path="/gpu/instances") == []  # not even the name lookup
 
 
 def fleet_request(name: str, **extra: Any) -> dict[str, Any]:

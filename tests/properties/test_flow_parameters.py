@@ -87,7 +87,7 @@ class Param:
 def whole(lo: int, hi: int, *, optional: bool = False) -> Param:
     """An int in [lo, hi]; None too when optional."""
     outside = st.integers(max_value=lo - 1) | st.integers(min_value=hi + 1)
-    invalid = outside | outside.map(str) | not_whole | letters | containers
+    invalid = outside | outside.map(str) | not_whole | letters | containers | st.booleans()
     if optional:
         return Param(st.none() | st.integers(lo, hi), invalid)
     return Param(st.integers(lo, hi), invalid | st.none())
@@ -119,11 +119,15 @@ def pattern_text(pattern: str, max_length: int, *, optional: bool = False) -> Pa
 
 
 BOOL = Param(st.booleans(), not_bool)
-BLOCK = Param(st.none() | slug, not_text)
+BLOCK = Param(st.none() | slug, not_text | st.sampled_from(["", " "]))
 NAME = pattern_text(INSTANCE_NAME_PATTERN, 100)
 PRODUCT_NAME = Param(
-    st.text(min_size=1, max_size=100),
-    st.just("") | st.text(min_size=101, max_size=140) | not_text | st.none(),
+    st.text(min_size=1, max_size=100).filter(lambda s: s.strip()),
+    st.just("")
+    | st.sampled_from(["   ", "\n", "\t "])
+    | st.text(min_size=101, max_size=140)
+    | not_text
+    | st.none(),
 )
 TEMPLATE_ID = Param(
     st.from_regex(r"[0-9]{1,12}", fullmatch=True) | st.integers(0, 10**12),
@@ -131,6 +135,8 @@ TEMPLATE_ID = Param(
     | st.from_regex(r"[0-9a-z]{65,90}", fullmatch=True)
     | not_whole
     | containers
+    | st.booleans()
+    | st.sampled_from(["10 01", "12a", "abc"])
     | st.none(),
 )
 BAD_URLS = [
@@ -166,10 +172,11 @@ PROVISION: dict[str, Param] = {
     "template_id": TEMPLATE_ID,
     "gpu_num": whole(1, 8),
     "rootfs_size": whole(10, 6144),
-    "region": Param(st.none() | region_names, not_text),
+    "region": Param(st.none() | region_names, not_text | st.sampled_from(["", "  "])),
     "regions": Param(
-        st.none() | st.lists(region_names, max_size=4),
-        letters
+        st.none() | st.lists(region_names, min_size=1, max_size=4),
+        st.just([])
+        | letters
         | st.lists(st.integers(), min_size=1, max_size=2)
         | st.dictionaries(letters, letters, min_size=1),
     ),
@@ -499,12 +506,9 @@ def test_a_use_signal_is_taken_in_utc_and_refused_when_far_ahead(at: datetime) -
         signal_time(at)
 
 
-# -- 5. known bugs outside clients/, kept visible: xfail until fixed (XPASS: make it plain) --
+# -- 5. bugs these properties found, fixed: each stays as a plain test ----------------------
 
 
-@pytest.mark.xfail(
-    raises=OverflowError, reason="flows/instances/mark_used.py signal_time: OverflowError"
-)
 @pytest.mark.parametrize(
     "at",
     [
@@ -522,7 +526,6 @@ def test_a_use_signal_at_the_edge_of_time_is_a_readable_refusal(at: datetime) ->
         assert "at=" in str(exc) or "at " in str(exc)
 
 
-@pytest.mark.xfail(reason="flows/common/parameters.py: a boolean passes for a number")
 @pytest.mark.parametrize(
     ("flow_name", "field"),
     [("provision-instance", "gpu_num"), ("provision-instance", "template_id"),
@@ -538,7 +541,6 @@ def test_a_boolean_is_not_taken_for_a_number(flow_name: str, field: str) -> None
     assert names_field(message, field)
 
 
-@pytest.mark.xfail(reason="flows/common/parameters.py: blank names reach Novita")
 @pytest.mark.parametrize(
     ("field", "value"),
     [("product_name", "   "), ("product_name", "\n"), ("template_id", "10 01")],

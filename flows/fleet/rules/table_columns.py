@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from clients.novita.instances import Instance, InstanceStatus
 from flows.common.dashboard_format import (
@@ -206,3 +206,31 @@ def fleet_description(rows: list[dict[str, str]], shown: int) -> str:
     if shown < len(rows):
         text += f" The table shows the first {shown} of {len(rows)} rows."
     return text
+
+
+class Named(Protocol):
+    """Anything with a name and an id (a Novita instance as the report lists it)."""
+
+    @property
+    def name(self) -> str:
+        """The instance name."""
+        ...
+
+
+NamedT = TypeVar("NamedT", bound=Named)
+
+
+def under_managed_names(
+    records: Iterable[ManagedInstance], unmanaged: Iterable[NamedT]
+) -> list[NamedT]:
+    """The unmanaged instances whose name a live managed record carries.
+
+    Example:
+        >>> r = ManagedInstance(instance_id="a", name="trainer", status="ready")
+        >>> [i.id for i in under_managed_names([r], [Instance(id="b", name="trainer"),
+        ...                                         Instance(id="c", name="other")])]
+        ['b']
+
+    """
+    names = {r.name for r in records if r.status is not LifecycleStatus.DELETED}
+    return [i for i in unmanaged if i.name in names]
