@@ -34,6 +34,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_result, stop_after_
 
 from clients.http_session import HttpSession
 from clients.outbound_guard import OutboundRefusedError, Resolver
+from clients.url_redaction import scrub
 from clients.webhook_payload import WebhookEvent
 from clients.webhook_retry_policy import WebhookRetryPolicy, is_retryable_status, policy_for
 from clients.webhook_signature import sign_webhook_body
@@ -331,16 +332,18 @@ class WebhookSender(HttpSession):
                 status = resp.status_code
         except OutboundRefusedError as exc:
             # A policy answer, not a network blip: another try would be refused the same way.
-            return _AttemptOutcome(False, False, error=str(exc)[:_MAX_ERROR_CHARS])
+            return _AttemptOutcome(False, False, error=scrub(str(exc), [url])[:_MAX_ERROR_CHARS])
         except httpx.TimeoutException as exc:
-            return _AttemptOutcome(False, True, error=self._describe("timed out", exc))
+            return _AttemptOutcome(False, True, error=self._describe("timed out", exc, url))
         except httpx.ConnectError as exc:
-            return _AttemptOutcome(False, True, error=self._describe("connection failed", exc))
+            return _AttemptOutcome(False, True, error=self._describe("connection failed", exc, url))
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            return _AttemptOutcome(False, False, error=self._describe("invalid webhook URL", exc))
+            return _AttemptOutcome(
+                False, False, error=self._describe("invalid webhook URL", exc, url)
+            )
         except httpx.HTTPError as exc:
             # Dropped connections, protocol errors: the receiver may do better next time.
-            return _AttemptOutcome(False, True, error=self._describe("connection error", exc))
+            return _AttemptOutcome(False, True, error=self._describe("connection error", exc, url))
         if 200 <= status <= 299:
             return _AttemptOutcome(True, False, status_code=status)
         error = f"HTTP {status}"
@@ -348,10 +351,13 @@ class WebhookSender(HttpSession):
             error += " (redirects are not followed)"
         return _AttemptOutcome(False, is_retryable_status(status), status_code=status, error=error)
 
-    def _describe(self, what: str, exc: Exception) -> str:
-        """Make a short error string from an exception, with the secret scrubbed out."""
+    def _describe(self, what: str, exc: Exception, url: str) -> str:
+        """Make a short error string from an exception, with the secrets scrubbed out.
+
+        Both the signing secret and whatever the URL carries (a `?token=`) are removed.
+        """
         detail = str(exc).strip()
         text = f"{what} ({type(exc).__name__}{': ' + detail if detail else ''})"
         if self._secret is not None:
             text = text.replace(self._secret.get_secret_value(), "***")
-        return text[:_MAX_ERROR_CHARS]
+        return scrub(text, [url])[:_MAX_ERROR_CHARS]

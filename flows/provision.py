@@ -32,6 +32,7 @@ from flows.common.parameters import (
     RootfsSize,
     TemplateId,
     WaitUntilReady,
+    WebhookBlock,
     WebhookSettingsBlock,
     WebhookUrl,
 )
@@ -113,6 +114,7 @@ async def provision_instance(
     regions: RegionPriority = None,
     billing_mode: BillingModeChoice = DEFAULT_BILLING_MODE,
     webhook_url: WebhookUrl = None,
+    webhook_block: WebhookBlock = None,
     auto_stop_minutes: AutoStopMinutes = None,
     wait_until_ready: WaitUntilReady = True,
     deadline_minutes: DeadlineMinutes = None,
@@ -133,7 +135,11 @@ async def provision_instance(
         region: Preferred region (name like US-CA-06 or id like us-ca-6), tried first.
         regions: Custom region priority; replaces the default order.
         billing_mode: "spot" (default) or "onDemand".
-        webhook_url: http(s) URL told about every step, signed when a secret is set.
+        webhook_url: http(s) URL told about every step, signed when a secret is set. A token
+            in it is kept in a Prefect Secret block, never in the store; give it as
+            `SecretStr` from Python so Prefect masks it in the run's parameters too.
+        webhook_block: Or the name of a saved Prefect `Secret` block holding the URL (the
+            way to pass a token-bearing URL from the UI or the CLI).
         auto_stop_minutes: Idle minutes before auto-stop; 0 = never; empty = the policy.
         wait_until_ready: Wait for running and healthy endpoints before returning.
         deadline_minutes: Fail when not ready by then (default: the policies' deadline, 10).
@@ -164,6 +170,7 @@ async def provision_instance(
         regions=regions,
         billing_mode=billing_mode,
         webhook_url=webhook_url,
+        webhook_block=webhook_block,
         auto_stop_minutes=auto_stop_minutes,
         wait_until_ready=wait_until_ready,
         deadline_minutes=deadline_minutes,

@@ -54,7 +54,8 @@ Templates (``GET /template?templateId=``):
 - ``"1001"`` PyTorch 2.4 (official, public image ``novitalabs/pytorch:2.4.0-cuda12.4``):
   http 8888 + 7860, tcp 22, rootfsSize 60.
 - ``"1002"`` Acme trainer (private image ``registry.acme.example/ml/trainer:1.3.0``):
-  imageAuth = :data:`ACME_AUTH_ID`, http 8080, tcp 22, rootfsSize 80.
+  imageAuth = :data:`ACME_AUTH_ID`, http 8080, tcp 22, rootfsSize 80, env
+  ``TRAINER_TOKEN`` = :data:`TRAINER_TOKEN` (a secret env value, fake).
 - ``"1003"`` Batch worker (``python:3.11-slim``): no ports, rootfsSize 20.
 - ``"1004"`` ComfyUI (``novitalabs/comfyui:latest``): http 8188, tcp 22, rootfsSize 100.
 
@@ -88,6 +89,9 @@ GHCR_AUTH_ID = "z9y8x7w6v5u4t3s2r1q0p9o8n7m6l5k4"
 
 PRIVATE_IMAGE = "registry.acme.example/ml/trainer:1.3.0"
 """The image of the private template ``1002``."""
+
+TRAINER_TOKEN = "sim-trainer-token-7c1e2f"
+"""A secret env value of template ``1002`` (fake): it must never be cached or stored."""
 
 _CLUSTERS = (
     Cluster("as-sgp-2", "AS-SGP-02", True, True),
@@ -204,7 +208,7 @@ _TEMPLATES = (
         start_command="python -m trainer.serve --port 8080",
         rootfs_size=80,
         ports=(("http", (8080,)), ("tcp", (22,))),
-        envs=(("TRAINER_MODE", "serve"),),
+        envs=(("TRAINER_MODE", "serve"), ("TRAINER_TOKEN", TRAINER_TOKEN)),
         channel="private",
         create_time="1715000000",
     ),

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import datetime
-
 from pydantic import SecretStr
 
 from clients.novita import NovitaClient, Template
 from tasks.novita_task import novita_task
 
-TEMPLATE_CACHE_TTL = datetime.timedelta(minutes=10)
 
-
-@novita_task("novita-get-template", cache_ttl=TEMPLATE_CACHE_TTL)
+@novita_task("novita-get-template")
 async def fetch_template(client: NovitaClient, template_id: str) -> Template:
-    """Read a template (image, start command, ports, envs), cached per account for 10 minutes.
+    """Read a template (image, start command, ports, envs).
+
+    Deliberately not cached: a cached result is written to disk, and a template's env values
+    (`JUPYTER_TOKEN`...) are secrets. A fleet reads each template once all the same
+    (`flows/provisioning/shared.py` keeps it in memory for the run).
 
     Example:
         ```python

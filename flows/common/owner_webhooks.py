@@ -9,6 +9,7 @@ from typing import Any
 from clients.webhook_payload import WebhookEvent, build_webhook_body
 from clients.webhook_sender import DeliveryResult, WebhookSender, new_delivery_id
 from flows.common.run_logger import run_logger
+from flows.common.webhook_targets import webhook_address
 from store import StateStore, WebhookDelivery, utc_now
 from tasks.send_webhook import send_webhook
 
@@ -49,7 +50,9 @@ class OwnerWebhooks:
     """Sends the lifecycle webhooks of one flow run; a failure never fails the flow.
 
     Every delivery is written to the store (pending) before the first attempt and marked
-    delivered or failed afterwards, so a delivery that never got through is not lost.
+    delivered or failed afterwards, so a delivery that never got through is not lost. URLs
+    are given and kept in their stored form (`flows.common.webhook_targets`): the real URL,
+    which may carry a token, is read from its Secret block only to send.
 
     Example:
         ```python
@@ -107,7 +110,8 @@ class OwnerWebhooks:
             body,
             next_attempt_at=utc_now() + SENDING_LEASE,
         )
-        result = await send_webhook(self._sender, url, body, event, delivery_id)
+        address = await webhook_address(url)  # the real URL only for the POST itself
+        result = await send_webhook(self._sender, address or url, body, event, delivery_id)
         if result.delivered:
             await self._store.mark_delivery_delivered(
                 delivery_id, result.attempts, result.status_code
@@ -148,7 +152,7 @@ class OwnerWebhooks:
             )
         result = await send_webhook(
             self._sender,
-            delivery.url,
+            await webhook_address(delivery.url) or delivery.url,
             delivery.payload.encode("utf-8"),
             event,
             delivery.delivery_id,

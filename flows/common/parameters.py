@@ -23,7 +23,15 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BeforeValidator, Field, HttpUrl
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    Field,
+    HttpUrl,
+    SecretStr,
+    TypeAdapter,
+    ValidationError,
+)
 
 INSTANCE_NAME_PATTERN = r"^[A-Za-z0-9_-]+$"
 """Letters, digits, '-' and '_': safe in Novita names, URLs and Prefect run names."""
@@ -66,6 +74,7 @@ def _not_blank(value: str) -> str:
     return text
 
 
+BlockName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_not_blank)]
 ProductName = Annotated[
     str,
     Field(min_length=1, max_length=100, description="GPU product, e.g. RTX 4090 24GB"),
@@ -102,8 +111,36 @@ RegionPriority = Annotated[
     Field(min_length=1, description="Custom region priority; replaces the default order"),
 ]
 BillingModeChoice = Annotated[BillingChoice, Field(description="spot or onDemand")]
+
+
+_HTTP_URL = TypeAdapter(HttpUrl)
+
+
+def _webhook_url(value: SecretStr) -> SecretStr:
+    # Checked by pydantic's HttpUrl, but the error is ours: neither the value nor a token in
+    # it is echoed (pydantic's own error would quote the input).
+    try:
+        _HTTP_URL.validate_python(value.get_secret_value())
+    except ValidationError:
+        raise ValueError(
+            "must be an http(s) URL with a host, e.g. https://hooks.example/novita"
+        ) from None
+    return value
+
+
 WebhookUrl = Annotated[
-    HttpUrl | None, Field(description="http(s) URL told about every step (signed)")
+    Annotated[SecretStr, AfterValidator(_webhook_url)] | None,
+    Field(
+        description="http(s) URL told about every step (signed). A token in it stays out of "
+        "the run's parameters when given as SecretStr from Python; from the UI or CLI, save "
+        "the URL in a Secret block and use webhook_block instead"
+    ),
+]
+WebhookBlock = Annotated[
+    BlockName | None,
+    Field(
+        description="Saved Prefect Secret block holding the webhook URL (instead of webhook_url)"
+    ),
 ]
 AutoStopMinutes = Annotated[
     Annotated[int, NotBool, Field(ge=0, le=10080)] | None,
@@ -122,7 +159,6 @@ DeadlineMinutes = Annotated[
 DryRun = Annotated[
     bool, Field(description="Only plan: no create call, returns and publishes the plan")
 ]
-BlockName = Annotated[str, Field(min_length=1, max_length=255), AfterValidator(_not_blank)]
 CredentialsBlock = Annotated[
     BlockName | None, Field(description="Saved NovitaCredentials block (default: env)")
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -47,6 +48,10 @@ def current_flow_run_id() -> str | None:
     return str(run_id) if run_id else None
 
 
+QUIET_LOGGERS = ("httpx", "httpcore")
+"""Their INFO lines print every URL they call, query strings included (a webhook's token)."""
+
+
 @asynccontextmanager
 async def open_flow_resources(
     credentials_block: str | None = None,
@@ -62,6 +67,8 @@ async def open_flow_resources(
         ```
 
     """
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
     credentials = await NovitaCredentials.resolve(credentials_block)
     webhook_settings = await WebhookSettings.resolve(webhook_settings_block)
     policies = await NovitaPolicies.resolve(policies_block)

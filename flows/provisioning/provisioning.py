@@ -85,7 +85,8 @@ class Provisioning:
         self.artifacts = artifacts
         """False in a fleet: the fleet shows one progress bar and one table for all."""
         self.name = request.name
-        self.webhook_url = request.webhook_target
+        self.webhook_url: str | None = None
+        """The owner's webhook in its stored form, once `run`/`start` resolved it."""
         self.logger = run_logger(__name__)
         self.attempts: list[RegionAttempt] = []
         minutes = request.deadline_minutes or res.policies.readiness_deadline_minutes
@@ -104,6 +105,7 @@ class Provisioning:
         """Adopt, plan only, or plan → template → create → ready (one rental per name)."""
         if self.dry_run:
             return await plan_only(self, await find_instance_named(self.res, self.name))
+        self.webhook_url = await self.shared.webhook(self.request)
         await self.shared.planner(self.request)  # an unknown region fails before any lookup
         claim = self.name_claim()
         await claim.take(self.deadline_at)
@@ -121,6 +123,7 @@ class Provisioning:
 
     async def start(self, existing: ExistingInstance | None) -> tuple[ManagedInstance, bool]:
         """Adopt the instance of that name, or plan and create one; True when adopted."""
+        self.webhook_url = await self.shared.webhook(self.request)
         if existing is not None:
             return await self.adopt(existing), True
         planner = await self.shared.planner(self.request)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from flows.common.parameters import (
     DEFAULT_BILLING_MODE,
@@ -26,6 +26,7 @@ from flows.common.parameters import (
     RootfsSize,
     TemplateId,
     WaitUntilReady,
+    WebhookBlock,
     WebhookUrl,
 )
 from store.models import ManagedInstance
@@ -60,7 +61,8 @@ class ProvisionRequest(BaseModel):
 
     """
 
-    model_config = ConfigDict(extra="forbid")
+    # hide_input_in_errors: a refused webhook URL (maybe with a token) is never echoed.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     name: InstanceName
     product_name: ProductName
@@ -71,14 +73,16 @@ class ProvisionRequest(BaseModel):
     regions: RegionPriority = None
     billing_mode: BillingModeChoice = DEFAULT_BILLING_MODE
     webhook_url: WebhookUrl = None
+    webhook_block: WebhookBlock = None
     auto_stop_minutes: AutoStopMinutes = None
     wait_until_ready: WaitUntilReady = True
     deadline_minutes: DeadlineMinutes = None
 
-    @property
-    def webhook_target(self) -> str | None:
-        """The webhook URL as text, None when the owner gave none."""
-        return str(self.webhook_url) if self.webhook_url else None
+    @model_validator(mode="after")
+    def _one_webhook(self) -> ProvisionRequest:
+        if self.webhook_url is not None and self.webhook_block is not None:
+            raise ValueError("give webhook_url or webhook_block, not both")
+        return self
 
     def for_store(self) -> dict[str, Any]:
         """The part of the request the store keeps (`STORED_FIELDS`).
@@ -119,6 +123,5 @@ class ProvisionRequest(BaseModel):
             rootfs_size=stored.get("rootfs_size") or DEFAULT_ROOTFS_SIZE,
             billing_mode=stored.get("billing_mode") or record.billing_mode or "spot",
             regions=regions,
-            webhook_url=record.webhook_url,
             auto_stop_minutes=record.auto_stop_minutes,
         )

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from clients.novita import Template
 from flows.common.resources import FlowResources
+from flows.common.webhook_targets import keep_webhook
 from flows.provisioning.creation import resolve_template
 from flows.provisioning.planning import RegionPlanner, make_planner
 from flows.provisioning.request import ProvisionRequest
@@ -37,6 +38,7 @@ class ProvisioningShared:
         self.res = res
         self._planners: dict[PlanKey, RegionPlanner] = {}
         self._templates: dict[str, tuple[Template, SecretStr | None]] = {}
+        self._webhooks: dict[tuple[str | None, str | None], str | None] = {}
         self._locks: defaultdict[object, asyncio.Lock] = defaultdict(asyncio.Lock)
 
     async def planner(self, request: ProvisionRequest) -> RegionPlanner:
@@ -74,3 +76,12 @@ class ProvisioningShared:
             if template_id not in self._templates:
                 self._templates[template_id] = await resolve_template(self.res.client, template_id)
             return self._templates[template_id]
+
+    async def webhook(self, request: ProvisionRequest) -> str | None:
+        """The owner's webhook in its stored form (the real URL kept in a Secret block)."""
+        url = request.webhook_url.get_secret_value() if request.webhook_url else None
+        key = (url, request.webhook_block)
+        async with self._locks[("webhook", key)]:
+            if key not in self._webhooks:
+                self._webhooks[key] = await keep_webhook(request.webhook_url, request.webhook_block)
+            return self._webhooks[key]

@@ -364,7 +364,8 @@ def test_a_valid_provision_request_is_built(params: dict[str, Any]) -> None:
     request = ProvisionRequest.model_validate(params)
     assert request.name == params["name"]
     assert request.template_id == str(params["template_id"]).strip()
-    assert ProvisionRequest.model_validate(request.model_dump(mode="json")) == request
+    # (python mode: a webhook URL is a SecretStr, and JSON dumps it masked on purpose)
+    assert ProvisionRequest.model_validate(request.model_dump()) == request
 
 
 @pytest.mark.parametrize("field", sorted(PROVISION))
