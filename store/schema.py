@@ -80,7 +80,7 @@ def head_revision() -> str | None:
 
     Example:
         >>> head_revision()
-        '0001'
+        '0002'
 
     """
     return ScriptDirectory.from_config(alembic_config()).get_current_head()

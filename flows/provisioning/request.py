@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from flows.common.parameters import (
     DEFAULT_BILLING_MODE,
@@ -64,19 +64,25 @@ class ProvisionRequest(BaseModel):
     # hide_input_in_errors: a refused webhook URL (maybe with a token) is never echoed.
     model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
+    # The machine
     name: InstanceName
+    """Adopted, never duplicated, when an instance of this name exists."""
     product_name: ProductName
     template_id: TemplateId
-    gpu_num: GpuNum = DEFAULT_GPU_NUM
-    rootfs_size: RootfsSize = DEFAULT_ROOTFS_SIZE
+    gpu_num: GpuNum = Field(default=DEFAULT_GPU_NUM)
+    rootfs_size: RootfsSize = Field(default=DEFAULT_ROOTFS_SIZE)
+    billing_mode: BillingModeChoice = Field(default=DEFAULT_BILLING_MODE)
+    # Where
     region: PreferredRegion = None
     regions: RegionPriority = None
-    billing_mode: BillingModeChoice = DEFAULT_BILLING_MODE
+    """Replaces the policies' region priority (itself replacing the default order)."""
+    # Who is told, and how long it may take
     webhook_url: WebhookUrl = None
     webhook_block: WebhookBlock = None
     auto_stop_minutes: AutoStopMinutes = None
-    wait_until_ready: WaitUntilReady = True
+    wait_until_ready: WaitUntilReady = Field(default=True)
     deadline_minutes: DeadlineMinutes = None
+    """Covers the whole provisioning, planning included (default: the policies', 10 min)."""
 
     @model_validator(mode="after")
     def _one_webhook(self) -> ProvisionRequest:
