@@ -30,7 +30,17 @@ TEMPLATE = "1001"
 
 
 def peak_rss_mb() -> float:
-    """This process's peak resident memory so far, in MB (Linux reports KB)."""
+    """This process's peak resident memory so far, in MB.
+
+    Linux's `VmHWM` (the high-water mark of this program's own memory); `ru_maxrss` would
+    also count the parent's pages this process carried between fork and exec.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
@@ -210,12 +220,31 @@ async def _fleet_deployments(
     return counts
 
 
+def bypass_shared_limit() -> None:
+    """Diagnostic only: skip the Prefect global rate limit, keep the per-process pacer.
+
+    Shows what the shared limit itself costs a run (the project has no switch for it).
+    """
+    from blocks.novita_rate_limit import NovitaRateLimit
+
+    if not hasattr(NovitaRateLimit, "_take_shared"):
+        raise RuntimeError("blocks.novita_rate_limit changed: update bench.runner's diagnostic")
+
+    async def local_only(self: NovitaRateLimit, slots: int) -> None:
+        return None
+
+    NovitaRateLimit._take_shared = local_only  # type: ignore[method-assign]
+
+
 async def job_fleet(spec: dict[str, Any], admin: SimAdmin) -> dict[str, Any]:
     """One fleet of `n` machines through one path, timed, counted, checked for duplicates.
 
     Paths: `bare` (bulk client script), `python` (`await provision_fleet(...)`),
     `deployments` (`splits` provision-fleet deployment runs triggered at once).
+    `bypass_shared_limit`: the diagnostic of `bypass_shared_limit()`.
     """
+    if spec.get("bypass_shared_limit"):
+        bypass_shared_limit()
     names = [f"{spec['prefix']}-{i:03d}" for i in range(spec["n"])]
     sim = spec.get("sim", {})
     waits = Waits(spec["poll_initial"], spec["poll_max"])
