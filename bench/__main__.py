@@ -62,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     reports: list[Report] = []
     ok = False
-    infra = Infra(workdir, SPEED)
+    infra = Infra(workdir, SPEED, settle=not options.quick)
     try:
         for name in names:
             report = BENCHMARKS[name](options, infra)

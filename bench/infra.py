@@ -10,7 +10,9 @@ signalled, by their own process-group id.
 - `PrefectServer`: one SQLite-backed `prefect server start` on a free port with a private
   `PREFECT_HOME`, no telemetry and no scheduler (no scheduled sweep runs into a benchmark);
 - `run_jobs`: one `python -m bench.runner` subprocess executing measured jobs with the
-  environment a setup needs (`PREFECT_API_URL` set before Prefect is imported).
+  environment a setup needs (`PREFECT_API_URL` set before Prefect is imported); against the
+  SQLite-backed server it first waits until the server is idle (`PrefectServer.settle`), so
+  a row never pays for the events and logs the previous row left it to write.
 """
 
 from __future__ import annotations
@@ -216,9 +218,45 @@ class PrefectServer:
             time.sleep(0.5)
         self.start_seconds = time.monotonic() - started
 
+    def settle(self, idle_share: float = 0.1, within: float = 120.0) -> float:
+        """Wait until the server is idle (it keeps writing events and logs after a burst).
+
+        A SQLite-backed server catches up for a long time after a big fleet; the next row
+        measured while it does would pay for the previous one. Idle = its processes used
+        less than `idle_share` of one core over one second.
+
+        Returns:
+            Seconds waited.
+
+        """
+        started = time.monotonic()
+        last = _group_cpu_seconds(self.process.pid)
+        while time.monotonic() - started < within:
+            time.sleep(1.0)
+            now = _group_cpu_seconds(self.process.pid)
+            if now - last < idle_share:
+                break
+            last = now
+        return time.monotonic() - started
+
     def stop(self) -> None:
         """Stop the server."""
         self.process.stop(grace=20)
+
+
+def _group_cpu_seconds(pgid: int) -> float:
+    """CPU seconds (user + system) used so far by the processes of one process group."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rpartition(")")[2].split()
+        except OSError:
+            continue
+        # after the command: state, ppid, pgrp, ... utime is field 14, stime 15 (1-based)
+        if int(fields[2]) == pgid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
 
 
 @dataclass
@@ -230,6 +268,8 @@ class Infra:
 
     workdir: Path
     speed: float
+    settle: bool = True
+    """Before each run against the SQLite-backed server, wait until it is idle."""
     sim: Simulator = field(init=False)
     _server: PrefectServer | None = None
 
@@ -301,6 +341,11 @@ def run_jobs(
         RuntimeError: The runner failed (the message ends with its log).
 
     """
+    server = infra._server
+    if infra.settle and server is not None and env.get("PREFECT_API_URL") == server.api_url:
+        waited = server.settle()
+        if waited > 2:
+            say(f"  waited {waited:.0f} s for the Prefect server to go idle")
     folder = infra.workdir / "runs"
     folder.mkdir(parents=True, exist_ok=True)
     stem = f"{len(list(folder.glob('*.spec.json'))):03d}-{label}"

@@ -26,7 +26,7 @@ QUICK = Options(quick=True)
 
 @pytest.fixture(scope="module")
 def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
-    shared = Infra(tmp_path_factory.mktemp("bench"), SPEED)
+    shared = Infra(tmp_path_factory.mktemp("bench"), SPEED, settle=False)
     try:
         yield shared
     finally:
