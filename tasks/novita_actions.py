@@ -6,8 +6,11 @@ client call to give one operation its meaning.
     task              Novita answers                              outcome
     create_instance   an id                                       created
     create_instance   an error that may have reached Novita       found_after_error when
-                      (timeout, 500): the name is looked up       found in that cluster,
-                                                                  else the error
+                      (timeout, 500): the name is looked up,      found in that cluster;
+                      twice, `LOOKUP_SETTLE_SECONDS` apart        not found: created again
+                                                                  while the client's budget
+                                                                  of attempts lasts, then
+                                                                  the error
     start_instance    accepted                                    accepted
     start_instance    "invalid state change", a re-read shows     already_starting
                       it starting or running
@@ -21,10 +24,14 @@ Every other error is raised as the client's typed error. None of these tasks is 
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 from typing import Literal
 
+from prefect import get_run_logger
+from prefect.exceptions import MissingContextError
 from pydantic import BaseModel, Field
 
 from clients.novita import (
@@ -94,13 +101,43 @@ async def _live_status(client: NovitaClient, instance_id: str) -> Instance | Non
         return None
 
 
+LOOKUP_SETTLE_SECONDS = 1.0
+"""Pause between the two name lookups after an ambiguous create: an instance Novita made
+just before answering an error gets this long to show in its list before we create again."""
+
+
+def _logger() -> logging.Logger | logging.LoggerAdapter[logging.Logger]:
+    try:
+        return get_run_logger()
+    except MissingContextError:  # called as a plain function (tests)
+        return logging.getLogger(__name__)
+
+
+async def _find_created(client: NovitaClient, request: CreateInstanceRequest) -> str | None:
+    """The id of the instance of the request's name in its cluster, if Novita lists one."""
+    for instance in await client.list_instances(name=request.name):
+        same_place = not request.cluster_id or instance.cluster_id == request.cluster_id
+        if instance.name == request.name and same_place:
+            return instance.id
+    return None
+
+
 @novita_task("novita-create-instance")
 async def create_instance(client: NovitaClient, request: CreateInstanceRequest) -> CreateResult:
     """Create an instance; after an ambiguous error, look its name up instead of risking two.
 
+    An error that may have reached Novita (a read timeout, 500, 502, 504) is followed by a
+    lookup of the name (again `LOOKUP_SETTLE_SECONDS` later when the first finds nothing):
+    found, it is the instance this create made; still not found, Novita did not act, and the
+    create is made again while the create requests sent so far are fewer than the client's
+    `retry_policy.max_attempts` (the one budget of a Novita call: 4). Errors proving Novita
+    did not act (503, 429, refused connections) are retried by the client itself, within
+    that same call; a verified re-create is never blind.
+
     Raises:
         NovitaCapacityError: No room in that cluster (the caller fails over).
-        NovitaError: Any other refusal, or an ambiguous one whose instance is not found.
+        NovitaError: Any other refusal, or the last ambiguous one when no create could be
+            confirmed or repeated.
 
     Example:
         ```python
@@ -109,16 +146,31 @@ async def create_instance(client: NovitaClient, request: CreateInstanceRequest) 
         ```
 
     """
-    try:
-        return CreateResult(instance_id=await client.create_instance(request))
-    except NovitaError as exc:
-        if not exc.maybe_processed or not request.name:
-            raise
-        for instance in await client.list_instances(name=request.name):
-            same_place = not request.cluster_id or instance.cluster_id == request.cluster_id
-            if instance.name == request.name and same_place:
-                return CreateResult(instance_id=instance.id, found_after_error=True)
-        raise
+    budget = client.retry_policy.max_attempts
+    sent = 0
+    while True:
+        try:
+            return CreateResult(instance_id=await client.create_instance(request))
+        except NovitaError as exc:
+            sent += exc.attempts
+            if not exc.maybe_processed or not request.name:
+                raise
+            found = await _find_created(client, request)
+            if found is None:
+                await asyncio.sleep(LOOKUP_SETTLE_SECONDS)
+                found = await _find_created(client, request)
+            if found is not None:
+                return CreateResult(instance_id=found, found_after_error=True)
+            if sent >= budget:
+                raise
+            _logger().warning(
+                "Create of %s answered an error that may have reached Novita, and no instance"
+                " of that name exists: creating it again (%d of %d create requests sent): %s",
+                request.name,
+                sent,
+                budget,
+                exc,
+            )
 
 
 RACES: dict[str, tuple[frozenset[InstanceStatus], ActionOutcome]] = {

@@ -1,0 +1,68 @@
+"""Fault-suite fixtures: the flow tests' Prefect server, simulator and receiver, plus figures.
+
+Every test here is marked `faults` and `integration`: `pytest -m faults` runs the suite alone,
+`make test` runs it with everything else. Each test prints its figures (counts, bounds) and
+writes them to `figures.json` under its tmp_path before asserting them, so a failure shows
+the numbers and a passing run can be read with `-s`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.flows.conftest import (  # noqa: F401
+    WEBHOOK_SECRET,
+    flow_env,
+    flow_sim,
+    prefect_server,
+    receiver,
+    sim,
+    store,
+)
+
+Figures = Callable[[str, dict[str, Any]], Path]
+
+_RECORDED: list[tuple[str, str, Path]] = []
+"""(test id, title, json file) of every figure set of this session, for the summary."""
+
+
+@pytest.fixture
+def figures(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Figures]:
+    """Print a test's figures under a title and write them to `<tmp_path>/figures.json`.
+
+    They are also shown at the end of the run (`pytest_terminal_summary`), with or without
+    `-s`, passed or failed.
+    """
+    written: dict[str, dict[str, Any]] = {}
+    path = tmp_path / "figures.json"
+
+    def record(title: str, values: dict[str, Any]) -> Path:
+        written[title] = values
+        path.write_text(json.dumps(written, indent=2, sort_keys=True, default=str))
+        print(f"\n[fault figures] {title}\n{_render(values)}")
+        _RECORDED.append((request.node.nodeid, title, path))
+        return path
+
+    yield record
+
+
+def _render(values: dict[str, Any]) -> str:
+    return "\n".join(
+        f"  {key}: {json.dumps(value, sort_keys=True, default=str)}"
+        for key, value in values.items()
+    )
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Show every figure set recorded in this session."""
+    if not _RECORDED:
+        return
+    terminalreporter.section("fault suite figures")
+    for nodeid, title, path in _RECORDED:
+        values = json.loads(path.read_text()).get(title, {})
+        terminalreporter.write_line(f"{nodeid}\n[{title}]  ({path})\n{_render(values)}")
