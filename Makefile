@@ -42,7 +42,7 @@ test-fast: install ## the tests that start no simulator and no Prefect server (u
 BENCH ?= all
 BENCH_ARGS ?=
 
-bench: install postgres ## every benchmark, full size (~25 min; BENCH=fleet BENCH_ARGS=--quick for one, small)
+bench: install postgres ## every benchmark, full size (~20 min; BENCH=fleet BENCH_ARGS=--quick for one, small)
 	$(VENV)/bin/python -m bench $(BENCH) $(BENCH_ARGS)
 
 lint: install
