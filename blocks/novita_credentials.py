@@ -25,7 +25,8 @@ class NovitaCredentials(ResolvableBlock):
     """Credentials for the Novita GPU-instance API.
 
     When no block is saved, `from_environment()` reads `NOVITA_API_KEY` and
-    `NOVITA_API_BASE_URL` (and `NOVITA_RATE_LIMIT`, e.g. `20/s`); pointing the base URL at the
+    `NOVITA_API_BASE_URL` (and `NOVITA_RATE_LIMIT`, e.g. `20/s`, and
+    `NOVITA_REQUEST_DEADLINE_SECONDS`, 10 by default); pointing the base URL at the
     bundled simulator is all it takes to run without a Novita account.
 
     Example:
@@ -52,7 +53,10 @@ class NovitaCredentials(ResolvableBlock):
         title="Base URL",
     )
     timeout_seconds: float = Field(
-        default=30.0, gt=0, le=600, description="Read timeout of one API call, in seconds."
+        default=DEFAULT_REQUEST_DEADLINE,
+        gt=0,
+        le=600,
+        description="Read timeout of one API call, in seconds.",
     )
     request_deadline_seconds: float = Field(
         default=DEFAULT_REQUEST_DEADLINE,
@@ -106,7 +110,15 @@ class NovitaCredentials(ResolvableBlock):
             )
         base_url = os.environ.get("NOVITA_API_BASE_URL", "").strip() or DEFAULT_BASE_URL
         budget = os.environ.get("NOVITA_RATE_LIMIT", "").strip() or None
-        return cls(api_key=SecretStr(api_key), base_url=base_url, rate_limit=budget)
+        deadline = os.environ.get("NOVITA_REQUEST_DEADLINE_SECONDS", "").strip()
+        try:
+            limits = {"request_deadline_seconds": float(deadline)} if deadline else {}
+        except ValueError:
+            raise ValueError(
+                f"NOVITA_REQUEST_DEADLINE_SECONDS must be a number of seconds (0 < s <= 600), "
+                f"got {deadline!r}"
+            ) from None
+        return cls(api_key=SecretStr(api_key), base_url=base_url, rate_limit=budget, **limits)
 
     @classmethod
     def fallback(cls) -> Self:

@@ -54,8 +54,11 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_REQUEST_DEADLINE = 30.0
-"""Seconds one attempt may take in all: connect, send, and the whole response."""
+DEFAULT_REQUEST_DEADLINE = 10.0
+"""Seconds one attempt may take in all: connect, send, and the whole response.
+
+Ten seconds bounds one operation against a silent Novita at about 45 s (four attempts and
+their waits, `clients/novita/retry.py`); Novita answers its largest page well within it."""
 
 DEFAULT_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 """8 MiB: a 100-instance page is a few hundred KB; anything near this is not a normal answer."""

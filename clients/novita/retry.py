@@ -19,9 +19,10 @@ Prefect tasks add none (``tasks/novita_task.py``), so attempts never multiply.
                    or exactly what ``Retry-After`` says, up to ``max_retry_after`` (60 s)
     longest wait   no retry starts whose wait would end past ``budget_seconds`` (120 s)
                    after the first attempt; each attempt has its own overall deadline
-                   (``NovitaClient(request_deadline=30)``), so one operation ends within
-                   about 150 s, and within about 5.3 s of waiting when Novita answers
-                   503 at once (0.75 + 1.5 + 3 s at most)
+                   (``NovitaClient(request_deadline=10)``), so one operation ends within
+                   about 45 s (4 x 10 s + 5.25 s) against a silent Novita, and within
+                   about 5.3 s of waiting when Novita answers 503 at once
+                   (0.75 + 1.5 + 3 s at most)
 
 Example:
     >>> policy = RetryPolicy(max_attempts=3, initial_wait=1.0, jitter=0)

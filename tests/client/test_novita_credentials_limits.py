@@ -13,7 +13,8 @@ FAKE_KEY = "sk_test_FAKE_not_a_real_key"
 async def test_block_defaults_match_the_client_defaults() -> None:
     client = NovitaCredentials(api_key=SecretStr(FAKE_KEY)).get_client()
     async with client:
-        assert client.attempt_limits.deadline == 30.0
+        # 10 s bounds one operation against a silent Novita at ~45 s (tests/faults)
+        assert client.attempt_limits.deadline == 10.0
         assert client.attempt_limits.max_response_bytes == 8 * 1024 * 1024
 
 
@@ -29,3 +30,19 @@ async def test_block_limits_reach_the_client() -> None:
 def test_block_refuses_a_zero_deadline() -> None:
     with pytest.raises(ValidationError):
         NovitaCredentials(api_key=SecretStr(FAKE_KEY), request_deadline_seconds=0)
+
+
+def test_the_environment_sets_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NOVITA_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("NOVITA_REQUEST_DEADLINE_SECONDS", "4.5")
+    assert NovitaCredentials.from_environment().request_deadline_seconds == 4.5
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-3", "601"])
+def test_a_bad_deadline_in_the_environment_names_the_variable(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("NOVITA_API_KEY", FAKE_KEY)
+    monkeypatch.setenv("NOVITA_REQUEST_DEADLINE_SECONDS", value)
+    with pytest.raises(ValueError, match=r"request_deadline_seconds|NOVITA_REQUEST_DEADLINE"):
+        NovitaCredentials.from_environment()
