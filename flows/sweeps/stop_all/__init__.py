@@ -1,0 +1,1 @@
+"""Stop-all: which instances match (rules), stopping each (action), the report."""
