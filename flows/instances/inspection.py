@@ -1,0 +1,91 @@
+"""Look at one instance now for `get-instance`: one live read, the record, an optional probe.
+
+The lookup is the lifecycle flows' own (`flows/instances/lookup.py`: by id or by name, managed
+or not, a deleted record still found by name); the probe is the readiness check's task, told
+to answer quickly (a couple of attempts within `PROBE_DEADLINE_SECONDS`), since an operator
+asks "does it answer *now*?". Nothing is written: get-instance changes no status and sends
+no webhook. The details are published as the `instance-<name>` markdown artifact and logged.
+"""
+
+from __future__ import annotations
+
+from prefect.artifacts import acreate_markdown_artifact
+
+from flows.common.resources import FlowResources
+from flows.common.run_logger import run_logger
+from flows.instances.details import InstanceDetails, describe, details_markdown, summary_lines
+from flows.instances.lookup import find_target
+from store import utc_now
+from tasks.probe_endpoints import probe_endpoints
+
+PROBE_ATTEMPTS = 2
+"""Probes per endpoint: one retry absorbs a blip, more would be a readiness wait."""
+
+PROBE_DEADLINE_SECONDS = 20.0
+"""The whole probe gives up after this long (endpoints are probed concurrently)."""
+
+
+async def inspect_instance(
+    res: FlowResources, instance_id: str | None, name: str | None, probe: bool
+) -> InstanceDetails:
+    """Find the instance, read it live, probe it when asked; publish and log the details.
+
+    Raises:
+        InstanceSelectorError: not exactly one of `instance_id` and `name`.
+        InstanceLookupError: neither the store nor Novita knows it.
+
+    Example:
+        ```python
+        details = await inspect_instance(res, None, "trainer-1", probe=True)
+        print(details.connection_details["ssh"])
+        ```
+
+    """
+    target = await find_target(res, instance_id, name)
+    details = describe(
+        target.instance_id,
+        target.name,
+        target.record,
+        target.live,
+        res.policies.auto_stop_minutes,
+        utc_now(),
+    )
+    logger = run_logger(__name__)
+    if probe:
+        if target.live is None or not target.live.port_mappings:
+            logger.info("No probe: %s exposes no ports now", target.label)
+        else:
+            settings = res.webhook_settings
+            details.health = await probe_endpoints.with_options(
+                task_run_name=f"probe-{target.name or target.instance_id}"
+            )(
+                target.live.port_mappings,
+                deadline_seconds=PROBE_DEADLINE_SECONDS,
+                attempts=PROBE_ATTEMPTS,
+                strict_outbound=settings.strict_outbound,
+                outbound_allow_list=list(settings.outbound_allow_list),
+            )
+    await publish_details(details)
+    logger.info("\n".join(summary_lines(details)))
+    return details
+
+
+async def publish_details(details: InstanceDetails) -> None:
+    """Publish the `instance-<name>` markdown artifact; never fails the run.
+
+    Example:
+        ```python
+        await publish_details(details)
+        ```
+
+    """
+    try:
+        await acreate_markdown_artifact(
+            markdown=details_markdown(details),
+            key=details.artifact_key,
+            description=f"get-instance: {details.name or details.instance_id}",
+        )
+    except Exception as exc:  # the details are also the flow's result: a lost artifact is not fatal
+        run_logger(__name__).warning(
+            "Artifact %s not published: %s", details.artifact_key, type(exc).__name__
+        )
