@@ -67,9 +67,7 @@ async def test_get_instance_by_name_and_id_with_probe_and_artifact(
     from prefect.artifacts import Artifact
 
     name = unique("Look_up")
-    result = await provision_instance(
-        name=name, product_name="RTX 4090 24GB", template_id="1001"
-    )
+    result = await provision_instance(name=name, product_name="RTX 4090 24GB", template_id="1001")
     iid = result.instance_id or ""
     record = await store.get_instance(iid)
     assert record is not None and record.price_per_hour
