@@ -8,6 +8,15 @@ Shape (compact, UTF-8, keys in this order)::
     {"event":"instance.ready","status":"ready","instanceId":"a1b2c3d4e5f60718",
      "timestamp":"2026-11-22T04:30:00.000Z","data":{...}}
 
+Beside ``data``, a body carries at the top level what the seed system's documented payloads
+show, so receivers written for it keep working (`seed_fields`): ``instance {id, name,
+connectionDetails}`` on ready/running/migrated (``webTerminal`` spelled as the seed spells
+it), ``error {code, message}`` on failures, and whatever the sender adds itself
+(``originalInstanceId`` and ``migration {reason, triggeredBy, migrationTime}`` on
+``instance.migrated``). The text is written so that a receiver which verifies the signature
+over ``JSON.stringify(JSON.parse(body))`` computes the same HMAC (`clients.webhook_json`):
+``45`` not ``45.0``, JavaScript's key order, JavaScript's number spelling.
+
 Timestamps are ISO-8601 in UTC with millisecond precision and a ``Z`` suffix
 (``2026-11-22T04:30:00.123Z``): one fixed format that every ISO parser reads, with enough
 precision to order events emitted within the same second (``running`` then ``health_checking``).
@@ -15,7 +24,6 @@ precision to order events emitted within the same second (``running`` then ``hea
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -24,12 +32,16 @@ from typing import Any
 
 from pydantic_core import to_jsonable_python
 
+from clients.webhook_json import to_js_json
+
 __all__ = [
+    "INSTANCE_EVENTS",
     "STARTUP_EVENTS",
     "WebhookEvent",
     "build_webhook_body",
     "format_webhook_timestamp",
     "is_startup_event",
+    "seed_fields",
 ]
 
 
@@ -69,6 +81,15 @@ STARTUP_EVENTS: frozenset[WebhookEvent] = frozenset(
     }
 )
 """The events of a start operation; they get the longer retry schedule."""
+
+INSTANCE_EVENTS: frozenset[WebhookEvent] = frozenset(
+    {WebhookEvent.READY, WebhookEvent.RUNNING, WebhookEvent.MIGRATED}
+)
+"""The events whose body carries the seed system's top-level ``instance`` block."""
+
+_CORE_KEYS = ("event", "status", "instanceId", "timestamp", "data")
+_SEED_CONNECTION_KEYS = {"web_terminal": "webTerminal"}
+"""Our connection-detail keys the seed system spells differently."""
 
 
 def is_startup_event(event: WebhookEvent | str) -> bool:
@@ -126,12 +147,44 @@ def _json_default(value: Any) -> Any:
     return to_jsonable_python(value)
 
 
+def seed_fields(
+    event: WebhookEvent | str, instance_id: str | None, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The top-level fields the seed system's payloads carry, derived from ``data``.
+
+    ``instance {id, name, connectionDetails}`` on ready, running and migrated when ``data``
+    has connection details (``web_terminal`` becomes ``webTerminal``); ``error {code,
+    message}`` whenever ``data`` reports an error.
+
+    Example:
+        >>> seed_fields("instance.ready", "a1", {"name": "t", "connectionDetails": {
+        ...     "ssh": "ssh root@h", "web_terminal": "https://h/t"}})["instance"]
+        {'id': 'a1', 'name': 't', 'connectionDetails': {'ssh': 'ssh root@h', 'webTerminal': 'https://h/t'}}
+        >>> seed_fields("instance.failed", None, {"error": {"code": "X", "message": "m"}})
+        {'error': {'code': 'X', 'message': 'm'}}
+
+    """
+    fields: dict[str, Any] = {}
+    details = data.get("connectionDetails")
+    if WebhookEvent(event) in INSTANCE_EVENTS and isinstance(details, Mapping):
+        fields["instance"] = {
+            "id": instance_id,
+            "name": data.get("name"),
+            "connectionDetails": {_SEED_CONNECTION_KEYS.get(k, k): v for k, v in details.items()},
+        }
+    error = data.get("error")
+    if isinstance(error, Mapping):
+        fields["error"] = {"code": error.get("code"), "message": error.get("message")}
+    return fields
+
+
 def build_webhook_body(
     event: WebhookEvent | str,
     status: str,
     instance_id: str | None,
     data: Mapping[str, Any] | None = None,
     timestamp: datetime | None = None,
+    top_level: Mapping[str, Any] | None = None,
 ) -> bytes:
     """Build the exact bytes of a webhook body: compact JSON, UTF-8, non-ASCII kept as is.
 
@@ -143,12 +196,15 @@ def build_webhook_body(
         data: What the event is about (region, product, price, connectionDetails, error...).
             Decimals become strings, datetimes UTC ``...Z`` strings, pydantic models dicts.
         timestamp: When the event happened; defaults to now (UTC).
+        top_level: Fields the sender adds beside ``data`` (after `seed_fields`), such as
+            ``originalInstanceId``; the five core keys cannot be replaced this way.
 
     Returns:
         The body bytes, ready to sign and send unchanged.
 
     Raises:
-        ValueError: ``event`` is not a known event, or ``data`` holds NaN/infinity (not JSON).
+        ValueError: ``event`` is not a known event, ``top_level`` names a core key, or the
+            body holds NaN/infinity (not JSON).
 
     Example:
         >>> body = build_webhook_body(
@@ -157,22 +213,21 @@ def build_webhook_body(
         ... )
         >>> body[:60]
         b'{"event":"instance.ready","status":"ready","instanceId":"a1b'
-        >>> json.loads(body)["timestamp"]
-        '2026-11-22T04:30:00.000Z'
+        >>> body[-45:]
+        b'04:30:00.000Z","data":{"region":"AS-SGP-02"}}'
 
     """
-    payload = {
+    body_data = dict(data or {})
+    payload: dict[str, Any] = {
         "event": WebhookEvent(event).value,
         "status": status,
         "instanceId": instance_id,
         "timestamp": format_webhook_timestamp(timestamp or datetime.now(UTC)),
-        "data": dict(data or {}),
+        "data": body_data,
     }
-    text = json.dumps(
-        payload,
-        separators=(",", ":"),
-        ensure_ascii=False,
-        allow_nan=False,
-        default=_json_default,
-    )
-    return text.encode("utf-8")
+    payload |= seed_fields(event, instance_id, body_data)
+    clashing = set(top_level or {}) & set(_CORE_KEYS)
+    if clashing:
+        raise ValueError(f"top_level may not replace {sorted(clashing)}")
+    payload |= dict(top_level or {})
+    return to_js_json(payload, default=_json_default).encode("utf-8")

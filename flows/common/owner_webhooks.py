@@ -73,8 +73,13 @@ class OwnerWebhooks:
         status: str,
         instance_id: str | None,
         data: Mapping[str, Any] | None = None,
+        *,
+        top_level: Mapping[str, Any] | None = None,
     ) -> DeliveryResult | None:
         """Send one event to `url` (nothing when the instance has no webhook URL).
+
+        `top_level`: fields beside `data` (the seed system's `originalInstanceId`...); the
+        seed's `instance` and `error` blocks are derived from `data` by the body builder.
 
         Example:
             ```python
@@ -85,7 +90,7 @@ class OwnerWebhooks:
         if not url:
             return None
         try:
-            return await self._deliver(url, event, status, instance_id, data)
+            return await self._deliver(url, event, status, instance_id, data, top_level)
         except Exception as exc:  # a webhook failure never fails the business operation
             run_logger(__name__).warning(
                 "Webhook %s could not be sent: %s", event, type(exc).__name__
@@ -99,8 +104,9 @@ class OwnerWebhooks:
         status: str,
         instance_id: str | None,
         data: Mapping[str, Any] | None,
+        top_level: Mapping[str, Any] | None,
     ) -> DeliveryResult:
-        body = build_webhook_body(event, status, instance_id, data)
+        body = build_webhook_body(event, status, instance_id, data, top_level=top_level)
         delivery_id = new_delivery_id()
         await self._store.add_delivery(
             delivery_id,

@@ -102,7 +102,8 @@ class Migration:
         self.record: ManagedInstance | None = None
         self.attempt = candidate.attempts + 1
         minutes = res.policies.readiness_deadline_minutes
-        self.deadline_at = time.monotonic() + minutes * 60
+        self.started_at = time.monotonic()
+        self.deadline_at = self.started_at + minutes * 60
         self.journal = res.journal.operation(
             OperationKind.MIGRATION, self.instance_id, name=candidate.name
         )
@@ -257,7 +258,9 @@ class Migration:
             "healthCheck": ready.health.model_dump(mode="json"),
         }
         url = record.webhook_url if record else None
-        await self.res.webhooks.notify(url, WebhookEvent.MIGRATED, "ready", new_id, data)
+        await self.res.webhooks.notify(
+            url, WebhookEvent.MIGRATED, "ready", new_id, data, top_level=self._seed_migration()
+        )
         verb = "migrated" if method == "migrate" else "recreated"
         how = verb if method == "migrate" else f"recreated as {new_id} in {region}"
         await notify_humans(
@@ -310,6 +313,22 @@ class Migration:
             f"(attempt {self.attempt}): {message}",
         )
         raise MigrationFailedError(message)
+
+    def _seed_migration(self) -> dict[str, Any]:
+        """`originalInstanceId` and `migration` as the seed system's `instance.migrated` has them.
+
+        Only spot reclaims are migrated, by the sweep itself; `migrationTime` is this
+        migration's duration in milliseconds, from its start until ready again.
+        """
+        elapsed_ms = round((time.monotonic() - self.started_at) * 1000)
+        return {
+            "originalInstanceId": self.instance_id,
+            "migration": {
+                "reason": "spot_reclaim",
+                "triggeredBy": "automatic_migration",
+                "migrationTime": elapsed_ms,
+            },
+        }
 
     def _event_data(self, record: ManagedInstance | None) -> dict[str, Any]:
         if record is not None:
