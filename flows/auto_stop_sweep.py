@@ -23,6 +23,8 @@ from flows.common.parameters import (
     WebhookSettingsBlock,
 )
 from flows.common.resources import open_flow_resources
+from flows.common.use_events import newest_use_events
+from flows.instances.mark_used import MARK_USED_CLOCK_SKEW
 from flows.sweeps.auto_stop.report import (
     REPORT_KEY,
     AutoStopReport,
@@ -30,7 +32,7 @@ from flows.sweeps.auto_stop.report import (
     report_rows,
     stop_all,
 )
-from flows.sweeps.auto_stop.rules import plan_auto_stop
+from flows.sweeps.auto_stop.rules import plan_auto_stop, use_event_lookback
 from flows.sweeps.report import publish_sweep_report
 from store import utc_now
 from tasks.novita_instances import list_instances
@@ -56,7 +58,8 @@ async def auto_stop_sweep(
 
     Managed instances whose desired state is running are checked against their own
     `auto_stop_minutes` (0 = never), else the default threshold. Last use is the latest
-    mark-used signal, or the time the instance became ready this run, whichever is later.
+    mark-used signal or `novita.instance.used` Prefect event (the newest of each instance,
+    read in one bulk query), or the time it became ready this run, whichever is latest.
     Instances in the middle of a provisioning, start, migration or stop are never touched.
     The live status is re-read right before each stop. A stopped instance gets desired
     state `stopped`, an `auto_stop` history entry and an `instance.auto_stopped` webhook
@@ -92,7 +95,10 @@ async def auto_stop_sweep(
         records = await res.store.list_instances()
         live = await list_instances(res.client)
         now = utc_now()
-        plan = plan_auto_stop(records, live, now, threshold, include_unmanaged)
+        # Events older than the longest threshold cannot keep anything running: not read.
+        since = now - use_event_lookback(records, threshold)
+        used = await newest_use_events(since, now + MARK_USED_CLOCK_SKEW)
+        plan = plan_auto_stop(records, live, now, threshold, include_unmanaged, used)
         log_plan(plan, len(records), len(live), threshold, dry_run)
         report = AutoStopReport(
             checked=plan.checked,

@@ -10,12 +10,15 @@ manage (flagged `managed: no`, never acted on). The columns (`FLEET_COLUMNS`):
   Novita reports running;
 - `cost so far`: price/h × hours in `running for`. A rough figure: it ignores billing
   granularity, earlier runs, storage and anything billed outside this run;
-- `last used`: the later of the last mark-used signal and the time it became ready;
+- `last used`: the latest of the last mark-used signal, the newest `novita.instance.used`
+  event and the time it became ready;
 - `auto-stop in`: minutes until the auto-stop threshold (the instance's own, else the
   policies' default, 20) is reached; `never` for 0, `due` once reached, `-` when auto-stop
   does not apply (not serving, desired state not running, busy, or unmanaged). The auto-stop
   rules decide it (`flows/sweeps/auto_stop/rules.py`), the same rules the sweep applies.
 
+The description gives the counts and what the managed fleet costs: its $/h now (the prices
+of the instances Novita reports running) and its cost so far (the sum of the column).
 `flows/fleet/table.py` publishes it.
 """
 
@@ -24,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime
 from decimal import Decimal
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 from clients.novita.instances import Instance, InstanceStatus
 from flows.common.dashboard_format import (
@@ -77,10 +80,33 @@ def running_since(record: ManagedInstance | None, live: Instance | None) -> date
     return live.last_started_at or (record.ready_at if record else None) or live.created_at
 
 
+def cost_so_far(record: ManagedInstance, live: Instance | None, now: datetime) -> Decimal | None:
+    """Price/h x hours of the current run; None when not running or the price is unknown.
+
+    Example:
+        >>> from datetime import timedelta
+        >>> now = utc_now()
+        >>> r = ManagedInstance(instance_id="a", name="a", price_per_hour=Decimal("0.30"))
+        >>> started = str(int((now - timedelta(hours=2)).timestamp()))
+        >>> round(cost_so_far(r, Instance(id="a", status="running", lastStartedAt=started), now), 2)
+        Decimal('0.60')
+
+    """
+    since = running_since(record, live)
+    if since is None or record.price_per_hour is None:
+        return None
+    hours = Decimal((now - since).total_seconds()) / Decimal(3600)
+    return record.price_per_hour * max(hours, Decimal(0))
+
+
 def managed_row(
-    record: ManagedInstance, live: Instance | None, policies: AutoStopDefault, now: datetime
+    record: ManagedInstance,
+    live: Instance | None,
+    policies: AutoStopDefault,
+    now: datetime,
+    used_event_at: datetime | None = None,
 ) -> dict[str, str]:
-    """The table row of a managed instance.
+    """The table row of a managed instance (`used_event_at`: its newest use event).
 
     Example:
         >>> from types import SimpleNamespace
@@ -91,10 +117,6 @@ def managed_row(
 
     """
     since = running_since(record, live)
-    cost = None
-    if since is not None and record.price_per_hour is not None:
-        hours = Decimal((now - since).total_seconds()) / Decimal(3600)
-        cost = record.price_per_hour * max(hours, Decimal(0))
     return {
         "instance": record.instance_id,
         "name": record.name,
@@ -106,9 +128,9 @@ def managed_row(
         "product": record.product_name or NONE,
         "price/h": format_usd(record.price_per_hour),
         "running for": NONE if since is None else format_duration(now - since),
-        "cost so far": format_cost(cost),
-        "last used": format_ago(last_use(record), now),
-        "auto-stop in": countdown(record, live, policies.auto_stop_minutes, now),
+        "cost so far": format_cost(cost_so_far(record, live, now)),
+        "last used": format_ago(last_use(record, used_event_at), now),
+        "auto-stop in": countdown(record, live, policies.auto_stop_minutes, now, used_event_at),
     }
 
 
@@ -160,6 +182,7 @@ def fleet_rows(
     live: Mapping[str, Instance],
     policies: AutoStopDefault,
     now: datetime | None = None,
+    used_events: Mapping[str, datetime] | None = None,
 ) -> list[dict[str, str]]:
     """Rows of the fleet table: managed instances by name, then unmanaged ones by name.
 
@@ -168,6 +191,7 @@ def fleet_rows(
         live: Every instance Novita lists, by id.
         policies: For the default auto-stop threshold.
         now: The moment the figures are computed for (default now).
+        used_events: Instance id -> its newest `novita.instance.used` event.
 
     Example:
         >>> from types import SimpleNamespace
@@ -182,23 +206,67 @@ def fleet_rows(
         key=lambda r: (r.name, r.instance_id),
     )
     others = unmanaged_instances(managed, live.values())
-    rows = [managed_row(r, live.get(r.instance_id), policies, now) for r in managed]
+    used = used_events or {}
+    rows = [
+        managed_row(r, live.get(r.instance_id), policies, now, used.get(r.instance_id))
+        for r in managed
+    ]
     return rows + [unmanaged_row(i, now) for i in others]
 
 
-def fleet_description(rows: list[dict[str, str]], shown: int) -> str:
-    """The artifact's description: counts, what cost means, and any rows left out.
+class FleetCost(NamedTuple):
+    """What the managed fleet costs: USD per hour now, and USD so far (rough)."""
+
+    per_hour: Decimal
+    so_far: Decimal
+
+
+def fleet_cost(
+    records: Iterable[ManagedInstance], live: Mapping[str, Instance], now: datetime
+) -> FleetCost:
+    """The managed instances Novita reports running: their summed $/h and cost so far.
+
+    Example:
+        >>> r = ManagedInstance(instance_id="a", name="a", price_per_hour=Decimal("0.30"))
+        >>> now = utc_now()
+        >>> fleet_cost([r], {"a": Instance(id="a", status="running")}, now).per_hour
+        Decimal('0.30')
+
+    """
+    per_hour, so_far = Decimal(0), Decimal(0)
+    for record in records:
+        instance = live.get(record.instance_id)
+        serving = instance is not None and instance.status is InstanceStatus.RUNNING
+        if record.status is LifecycleStatus.DELETED or not serving:
+            continue
+        per_hour += record.price_per_hour or Decimal(0)
+        so_far += cost_so_far(record, instance, now) or Decimal(0)
+    return FleetCost(per_hour, so_far)
+
+
+def fleet_description(rows: list[dict[str, str]], shown: int, cost: FleetCost | None = None) -> str:
+    """The artifact's description: counts, the fleet's cost, what cost means, rows left out.
 
     Example:
         >>> fleet_description([], 0).startswith("0 managed")
         True
+        >>> fleet_description([], 0, FleetCost(Decimal("1.05"), Decimal("3.2")))[:80]
+        '0 managed and 0 unmanaged Novita instances (0 running). The managed fleet costs '
 
     """
     managed = sum(1 for r in rows if r["managed"] == "yes")
     running = sum(1 for r in rows if r["novita status"] == InstanceStatus.RUNNING.value)
     text = (
         f"{managed} managed and {len(rows) - managed} unmanaged Novita instances "
-        f"({running} running), as of {utc_now():%Y-%m-%d %H:%M} UTC. "
+        f"({running} running)"
+    )
+    if cost is not None:
+        text += (
+            f". The managed fleet costs {format_usd(cost.per_hour)}/h now and "
+            f"{format_cost(cost.so_far)} so far"
+        )
+    text += (
+        f", as of {utc_now():%Y-%m-%d %H:%M} UTC. "
         "Cost so far is rough: price/h x hours since the last start (else since ready); "
         "it ignores billing granularity, earlier runs and storage. Unmanaged instances are "
         "listed, never touched."

@@ -12,7 +12,7 @@ notification blocks hear about both.
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
 from clients.novita import NovitaError
@@ -20,8 +20,10 @@ from clients.webhook_payload import WebhookEvent
 from flows.common.notifications import notify_humans
 from flows.common.resources import FlowResources
 from flows.common.run_logger import run_logger
+from flows.common.use_events import newest_use_events
 from flows.instances.errors import StopFailedError
 from flows.instances.lookup import InstanceTarget, read_live
+from flows.instances.mark_used import MARK_USED_CLOCK_SKEW
 from flows.instances.stopping import ask_to_stop, wait_until_exited
 from flows.sweeps.auto_stop.rules import IdleInstance, recheck
 from flows.sweeps.outcomes import InstanceSkippedError, SkippedInstance
@@ -31,6 +33,7 @@ from store import (
     ManagedInstance,
     OperationKind,
     OperationOutcome,
+    utc_now,
 )
 
 STOP_DEADLINE_MINUTES = 10.0
@@ -97,10 +100,12 @@ class AutoStop:
     # -- re-check and claim ---------------------------------------------------------------
 
     async def recheck(self) -> ManagedInstance | None:
-        """Read Novita's live status (and our record) again and decide again."""
+        """Read Novita's live status, our record and its use events again; decide again."""
         live = await read_live(self.res, self.instance_id)
         record = await self.res.store.get_instance(self.instance_id) if self.idle.managed else None
-        decision = recheck(self.idle, record, live, self.decided_at)
+        since = self.decided_at - timedelta(minutes=self.idle.threshold_minutes)
+        used = await newest_use_events(since, utc_now() + MARK_USED_CLOCK_SKEW, [self.instance_id])
+        decision = recheck(self.idle, record, live, self.decided_at, used.get(self.instance_id))
         if isinstance(decision, SkippedInstance):
             raise InstanceSkippedError(decision.reason)
         self.target.live, self.target.record = live, record

@@ -7,9 +7,10 @@ Prefect, so the rules are plain functions that can be tested on their own.
 Rules for a managed instance: its desired state is running; its threshold is its own
 `auto_stop_minutes`, else the sweep's (0 = never); it is not in the middle of a provisioning,
 start, migration or stop; our status is `ready` and Novita reports it `running`; and its last
-use — the later of the latest mark-used signal and the time it became ready this run — is at
+use — the latest of its mark-used signal, its newest `novita.instance.used` Prefect event
+(read in bulk, `flows/common/use_events.py`) and the time it became ready this run — is at
 least the threshold ago. An unmanaged instance (Novita knows it, the store does not) is only
-considered when the sweep is told to include them; its last use is when it last started.
+considered when the sweep is told to include them; its last use is its last start or event.
 
 The same rules serve three callers: the sweep's plan (`plan_auto_stop`), the re-check right
 before one stop (`recheck`), and the fleet table's "auto-stop in" column (`countdown`).
@@ -17,7 +18,7 @@ before one stop (`recheck`), and the fleet table's "auto-stop in" column (`count
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, Field
@@ -45,7 +46,9 @@ class IdleInstance(BaseModel):
     managed: bool
     idle_minutes: float = Field(description="Minutes since the last use, when decided")
     threshold_minutes: int
-    last_used_at: datetime = Field(description="Last mark-used, ready time, or last start")
+    last_used_at: datetime = Field(
+        description="Last mark-used or use event, ready time, or last start"
+    )
 
 
 class AutoStopPlan(BaseModel):
@@ -56,10 +59,10 @@ class AutoStopPlan(BaseModel):
     skipped: list[SkippedInstance] = Field(default_factory=list)
 
 
-def last_use(record: ManagedInstance) -> datetime | None:
-    """The last use of a managed instance: the later of its last mark-used and its ready time.
+def last_use(record: ManagedInstance, used_event_at: datetime | None = None) -> datetime | None:
+    """The last use of a managed instance: the latest of mark-used, use event and ready time.
 
-    A mark-used older than the latest ready (an instance stopped and started again since)
+    A signal older than the latest ready (an instance stopped and started again since)
     does not count: the new run is fresh from the moment it became ready.
 
     Example:
@@ -67,12 +70,28 @@ def last_use(record: ManagedInstance) -> datetime | None:
         >>> r = ManagedInstance(instance_id="0123456789abcdef", name="a",
         ...                     ready_at=datetime(2026, 1, 2, tzinfo=UTC),
         ...                     last_used_at=datetime(2026, 1, 1, tzinfo=UTC))
-        >>> last_use(r).day
-        2
+        >>> last_use(r).day, last_use(r, used_event_at=datetime(2026, 1, 3, tzinfo=UTC)).day
+        (2, 3)
 
     """
-    moments = [t for t in (record.last_used_at, record.ready_at) if t is not None]
+    signals = (record.last_used_at, record.ready_at, used_event_at)
+    moments = [t for t in signals if t is not None]
     return max(moments) if moments else None
+
+
+def use_event_lookback(records: Iterable[ManagedInstance], default_threshold: int) -> timedelta:
+    """How far back a use event can still matter: the longest threshold in force.
+
+    An older event cannot keep anything running, so the sweep reads no further back.
+
+    Example:
+        >>> use_event_lookback([ManagedInstance(instance_id="a", name="a",
+        ...                                     auto_stop_minutes=60)], 20)
+        datetime.timedelta(seconds=3600)
+
+    """
+    thresholds = [effective_threshold(r, default_threshold) for r in records]
+    return timedelta(minutes=max([default_threshold, *thresholds]))
 
 
 def effective_threshold(record: ManagedInstance, default_threshold: int) -> int:
@@ -100,9 +119,15 @@ def idle_minutes(since: datetime, now: datetime) -> float:
 
 
 def decide_managed(
-    record: ManagedInstance, live: Instance | None, now: datetime, default_threshold: int
+    record: ManagedInstance,
+    live: Instance | None,
+    now: datetime,
+    default_threshold: int,
+    used_event_at: datetime | None = None,
 ) -> IdleInstance | SkippedInstance:
     """Decide one managed instance: idle (to stop) or skipped with the reason.
+
+    `used_event_at`: its newest `novita.instance.used` event, when the sweep read one.
 
     Example:
         >>> from datetime import UTC, datetime, timedelta
@@ -136,7 +161,7 @@ def decide_managed(
         return skip("Novita does not list it")
     if live.status != InstanceStatus.RUNNING:
         return skip(f"Novita reports {live.status_raw or live.status}")
-    used = last_use(record)
+    used = last_use(record, used_event_at)
     if used is None:
         return skip("no use signal and no ready time")
     idle = idle_minutes(used, now)
@@ -153,9 +178,13 @@ def decide_managed(
 
 
 def decide_unmanaged(
-    live: Instance, now: datetime, threshold: int, include_unmanaged: bool
+    live: Instance,
+    now: datetime,
+    threshold: int,
+    include_unmanaged: bool,
+    used_event_at: datetime | None = None,
 ) -> IdleInstance | SkippedInstance:
-    """Decide one running instance the store does not manage; last use = its last start.
+    """Decide one running instance the store does not manage; last use = last start or event.
 
     Example:
         >>> from datetime import UTC, datetime
@@ -172,12 +201,14 @@ def decide_unmanaged(
         return skip("unmanaged (not in the store); include_unmanaged is off")
     if threshold == 0:
         return skip("unmanaged; auto-stop is off by policy (threshold 0)")
-    used = live.last_started_at or live.created_at
-    if used is None:
+    started = live.last_started_at or live.created_at
+    moments = [t for t in (started, used_event_at) if t is not None]
+    if not moments:
         return skip("unmanaged; Novita reports no start time")
+    used = max(moments)
     idle = idle_minutes(used, now)
     if idle < threshold:
-        return skip(f"unmanaged; started {idle:g} min ago; threshold {threshold} min")
+        return skip(f"unmanaged; used {idle:g} min ago; threshold {threshold} min")
     return IdleInstance(
         instance_id=live.id,
         name=live.name or None,
@@ -194,6 +225,7 @@ def plan_auto_stop(
     now: datetime,
     default_threshold: int,
     include_unmanaged: bool,
+    used_events: Mapping[str, datetime] | None = None,
 ) -> AutoStopPlan:
     """Decide every instance at once: managed records, then running unmanaged instances.
 
@@ -203,6 +235,7 @@ def plan_auto_stop(
         now: The sweep's clock.
         default_threshold: Minutes for instances without their own `auto_stop_minutes`.
         include_unmanaged: Also consider running instances the store does not manage.
+        used_events: Instance id -> its newest `novita.instance.used` event (one bulk read).
 
     Example:
         ```python
@@ -212,17 +245,21 @@ def plan_auto_stop(
 
     """
     by_id = {i.id: i for i in live}
+    used = used_events or {}
     plan = AutoStopPlan(checked=0)
     managed_ids: set[str] = set()
     for record in records:
         managed_ids.add(record.instance_id)
         plan.checked += 1
-        _add(plan, decide_managed(record, by_id.get(record.instance_id), now, default_threshold))
+        live_one = by_id.get(record.instance_id)
+        used_at = used.get(record.instance_id)
+        _add(plan, decide_managed(record, live_one, now, default_threshold, used_at))
     for instance in live:
         if instance.id in managed_ids or instance.status != InstanceStatus.RUNNING:
             continue
         plan.checked += 1
-        _add(plan, decide_unmanaged(instance, now, default_threshold, include_unmanaged))
+        used_at = used.get(instance.id)
+        _add(plan, decide_unmanaged(instance, now, default_threshold, include_unmanaged, used_at))
     return plan
 
 
@@ -238,6 +275,7 @@ def recheck(
     record: ManagedInstance | None,
     live: Instance | None,
     now: datetime,
+    used_event_at: datetime | None = None,
 ) -> IdleInstance | SkippedInstance:
     """Decide one candidate again from a fresh read, right before it is stopped.
 
@@ -257,16 +295,21 @@ def recheck(
             reason="Novita no longer knows it",
         )
     if not candidate.managed:
-        return decide_unmanaged(live, now, candidate.threshold_minutes, include_unmanaged=True)
+        threshold = candidate.threshold_minutes
+        return decide_unmanaged(live, now, threshold, True, used_event_at)
     if record is None or record.status == LifecycleStatus.DELETED:
         return SkippedInstance(
             instance_id=candidate.instance_id, name=candidate.name, reason="no longer managed"
         )
-    return decide_managed(record, live, now, candidate.threshold_minutes)
+    return decide_managed(record, live, now, candidate.threshold_minutes, used_event_at)
 
 
 def countdown(
-    record: ManagedInstance, live: Instance | None, default_threshold: int, now: datetime
+    record: ManagedInstance,
+    live: Instance | None,
+    default_threshold: int,
+    now: datetime,
+    used_event_at: datetime | None = None,
 ) -> str:
     """How long until auto-stop applies: `never` (threshold 0), `due`, `N min`, or `-`.
 
@@ -290,7 +333,7 @@ def countdown(
     threshold = effective_threshold(record, default_threshold)
     if threshold == 0:
         return "never"
-    used = last_use(record)
+    used = last_use(record, used_event_at)
     if used is None:
         return "-"
     left = timedelta(minutes=threshold) - (now - used)
