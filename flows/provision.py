@@ -3,7 +3,9 @@
 validate → adopt an instance of the same name → plan regions/products → resolve template (and
 registry auth) → create, failing over to the next region on capacity → wait until running →
 health-check → ready. Every step is written to the journal and told to the owner's webhook;
-the steps live in `flows/provisioning/`.
+the steps live in `flows/provisioning/`. With a `max_fleet_price_per_hour` policy, a machine
+that would push the running fleet above it is refused before any create call
+(`flows/provisioning/rules/budget.py`).
 """
 
 # No `from __future__ import annotations` in flow modules: a served flow's parameter types

@@ -19,6 +19,9 @@ Our lifecycle statuses (the set, its members, why):
     SETTLED_SERVING  running, ready
                      serving and no flow run owns it (SERVING - BUSY): fleet-sync may
                      follow Novita
+    BILLED           creating, starting, migrating, running, health_checking, ready
+                     the machine runs or is being brought up, so Novita bills it: the
+                     running fleet a budget counts (BRINGING_UP plus SERVING)
     STOPPED          stopped, exited
                      not running: stopped on purpose (stopped) or found exited (a stop
                      outside the product, a spot reclaim)
@@ -54,6 +57,7 @@ from clients.novita.instances import InstanceStatus
 from store.models import LifecycleStatus
 
 __all__ = [
+    "BILLED",
     "BRINGING_UP",
     "BUSY",
     "GONE",
@@ -89,6 +93,9 @@ SERVING = frozenset(
 
 SETTLED_SERVING = SERVING - BUSY
 """Serving, and no flow run owns the record."""
+
+BILLED = BRINGING_UP | SERVING
+"""Running or being brought up: what the running fleet's price per hour counts."""
 
 STOPPED = frozenset({LifecycleStatus.STOPPED, LifecycleStatus.EXITED})
 """Not running: stopped on purpose, or found exited."""

@@ -25,6 +25,7 @@ from clients.novita import (
 from flows.common.run_logger import run_logger
 from flows.provisioning.planning import RegionPlanner
 from flows.provisioning.request import ProvisionRequest
+from flows.provisioning.rules.budget import FleetBudget
 from flows.provisioning.rules.plan import ProvisionPlan, RegionPlan
 from tasks.novita_actions import CreateResult, create_instance
 from tasks.novita_templates import fetch_image_auth, fetch_template
@@ -172,15 +173,19 @@ async def create_with_failover(
     template: Template,
     image_auth: SecretStr | None,
     attempts: list[RegionAttempt],
+    budget: FleetBudget | None = None,
 ) -> tuple[CreateResult, RegionPlan]:
     """Create in the next usable region; a capacity or rate refusal moves on to the next.
 
     Regions are planned as they are reached; each one skipped or refused is appended to
     `attempts`, then the one created in. A refusal blocks that region for every provisioning
-    sharing `planner` (a fleet), which then skip it without asking again.
+    sharing `planner` (a fleet), which then skip it without asking again. A region whose
+    price would take the running fleet over `budget` is skipped before its create call (a
+    cheaper region further on may still fit).
 
     Raises:
-        ProvisioningFailedError: no region could create it (every attempt in the error).
+        ProvisioningFailedError: no region could create it (every attempt in the error);
+            code `OVER_BUDGET` and the budget's message when the budget stopped it.
         NovitaError: a refusal failover does not cover (validation, auth...).
 
     Example:
@@ -191,6 +196,7 @@ async def create_with_failover(
 
     """
     logger = run_logger(__name__)
+    over_budget: str | None = None
     async for region in planner.regions_in_order():
         chosen = region.chosen
         if chosen is None:
@@ -199,6 +205,20 @@ async def create_with_failover(
             continue
         if region.cluster_id in planner.refused:
             attempts.append(_refused(region, planner.refused[region.cluster_id]))
+            continue
+        machine = f"{request.name} ({chosen.name} in {region.region})"
+        refusal = budget.refusal(machine, region.total_price(request.gpu_num)) if budget else None
+        if refusal is not None:
+            logger.warning("Region %s skipped: %s", region.region, refusal)
+            attempts.append(
+                RegionAttempt(
+                    region=region.region,
+                    cluster_id=region.cluster_id,
+                    outcome="skipped",
+                    reason=refusal,
+                )
+            )
+            over_budget = over_budget or refusal
             continue
         logger.info(
             "Creating %s in %s: %s at $%s/GPU-h",
@@ -223,6 +243,8 @@ async def create_with_failover(
             RegionAttempt(region=region.region, cluster_id=region.cluster_id, outcome="created")
         )
         return created, region
+    if over_budget is not None:
+        raise ProvisioningFailedError(over_budget, attempts, "OVER_BUDGET")
     raise ProvisioningFailedError(
         failover_summary(request.product_name, request.billing_mode, attempts), attempts
     )

@@ -28,6 +28,7 @@ from flows.provisioning.artifacts import (
     publish_failure_summary,
     publish_provision_summary,
 )
+from flows.provisioning.budget import fleet_budget
 from flows.provisioning.creation import (
     ProvisioningFailedError,
     RegionAttempt,
@@ -138,7 +139,13 @@ class Provisioning:
         """Resolve the template, create with failover, record the new managed instance."""
         template, image_auth = await self.shared.template(self.request.template_id)
         created, region = await create_with_failover(
-            self.res.client, planner, self.request, template, image_auth, self.attempts
+            self.res.client,
+            planner,
+            self.request,
+            template,
+            image_auth,
+            self.attempts,
+            budget=await fleet_budget(self.res),
         )
         chosen = region.chosen
         assert chosen is not None  # create only uses regions with a chosen product
