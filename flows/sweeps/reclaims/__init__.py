@@ -1,0 +1,1 @@
+"""Reclaims answered in minutes: the watcher's decision and its `novita.instance.reclaimed`."""
