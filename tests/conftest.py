@@ -19,6 +19,9 @@ for _name in ("NOVITA_API_KEY", "NOVITA_API_BASE_URL", "WEBHOOK_SECRET"):
     os.environ.pop(_name, None)
 
 
+pytest_plugins = ["tests.live_servers"]
+"""One Prefect test server, simulator and receiver fixture set for the whole session."""
+
 STARTS_A_SERVER = frozenset(
     {
         "prefect_server",  # tests/flows: a Prefect test server

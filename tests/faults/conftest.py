@@ -1,4 +1,4 @@
-"""Fault-suite fixtures: the flow tests' Prefect server, simulator and receiver, plus figures.
+"""Fault-suite fixtures: figures (server, simulator, receiver: `tests/live_servers.py`).
 
 Every test here is marked `faults` and `integration`: `pytest -m faults` runs the suite alone,
 `make test` runs it with everything else. Each test prints its figures (counts, bounds) and
@@ -14,16 +14,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from tests.flows.conftest import (  # noqa: F401
-    WEBHOOK_SECRET,
-    flow_env,
-    flow_sim,
-    prefect_server,
-    receiver,
-    sim,
-    store,
-)
 
 Figures = Callable[[str, dict[str, Any]], Path]
 

@@ -1,7 +1,3 @@
-"""The flow fixtures of tests/flows (Prefect test server, simulator, environment), reused here.
-
-Only the integration test of `test_flow_parameters.py` uses them; the property tests start
-nothing.
+"""The property tests start nothing; the one integration test of `test_flow_parameters.py`
+uses the session's Prefect test server and simulator (`tests/live_servers.py`).
 """
-
-from tests.flows.conftest import flow_env, flow_sim, prefect_server, sim  # noqa: F401
