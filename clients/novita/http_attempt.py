@@ -103,7 +103,7 @@ class AttemptLimits:
 
     Example:
         >>> AttemptLimits().deadline, AttemptLimits().max_response_bytes
-        (30.0, 8388608)
+        (10.0, 8388608)
 
     """
 

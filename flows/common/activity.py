@@ -7,7 +7,8 @@ ended (completed with `wait_until_ready=false`, failed, crashed, cancelled) nobo
 and the record may follow Novita at once. When the run cannot be found or Prefect cannot be
 asked, the answer is "unknown" and fleet-sync falls back to the record's age. A claim of a
 busy record (a stop re-run after a crash) asks the same question: while the run that made it
-busy still acts, the claim is refused.
+busy still acts, the claim is refused. A run Prefect still calls Running whose record missed
+its heartbeats (`flows/common/keep_alive.py`) was killed unnoticed: it counts as ended.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from prefect import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
 
 from flows.common.flow_activity import FlowActivity
+from flows.common.keep_alive import BUSY_LEASE
 from flows.common.run_logger import run_logger
-from store import ManagedInstance, OperationKind, OperationOutcome, StateStore
+from store import ManagedInstance, OperationKind, OperationOutcome, StateStore, utc_now
 
 NOT_ACTING_KINDS = frozenset({OperationKind.SYNC, OperationKind.MARK_USED})
 """Operations that never leave a record busy."""
@@ -54,8 +56,9 @@ async def busy_flow_activity(
         ```
 
     """
+    records = list(busy_records)
     runs: dict[str, UUID] = {}
-    for record in busy_records:
+    for record in records:
         run_id = await _run_that_made_it_busy(store, record)
         if run_id is not None:
             runs[record.instance_id] = run_id
@@ -71,7 +74,12 @@ async def busy_flow_activity(
         return FlowActivity()
     final = {run.id for run in found if run.state is not None and run.state.is_final()}
     going = {run.id for run in found} - final
+    # A run Prefect calls going, whose record missed its heartbeats, was killed unnoticed.
+    now = utc_now()
+    stale = {r.instance_id for r in records if now - r.updated_at > BUSY_LEASE}
     return FlowActivity(
-        acting=frozenset(i for i, run in runs.items() if run in going),
-        ended=frozenset(i for i, run in runs.items() if run in final),
+        acting=frozenset(i for i, run in runs.items() if run in going and i not in stale),
+        ended=frozenset(
+            i for i, run in runs.items() if run in final or (run in going and i in stale)
+        ),
     )

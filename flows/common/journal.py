@@ -36,6 +36,7 @@ from typing import Any, Literal
 
 from flows.common.activity import busy_flow_activity
 from flows.common.events import emit_instance_event
+from flows.common.keep_alive import KeepAlive
 from store import (
     DesiredState,
     InstanceStep,
@@ -49,6 +50,11 @@ from store import (
     StepOutcome,
 )
 from store.statuses import BUSY
+
+ENDS_AN_OPERATION = frozenset(
+    {OperationOutcome.SUCCEEDED, OperationOutcome.FAILED, OperationOutcome.SKIPPED}
+)
+"""History outcomes after which the operation no longer owns its record."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,29 @@ class Journal:
     def __init__(self, store: StateStore, flow_run_id: str | None) -> None:
         self.store = store
         self.flow_run_id = flow_run_id
+        self.heartbeats: dict[str, KeepAlive] = {}
+        """The busy records this run owns and keeps alive, by instance id."""
+
+    def keep_alive(self, instance_id: str) -> None:
+        """Touch this busy record while the operation acts (see `flows.common.keep_alive`)."""
+        beat = self.heartbeats.setdefault(instance_id, KeepAlive(self.touch_busy, instance_id))
+        beat.start()
+
+    async def touch_busy(self, instance_id: str) -> StepOutcome:
+        """Renew a busy record's `updated_at` (its owner's heartbeat); nothing if not busy."""
+        still_busy = RecordChange(expect_status=frozenset(BUSY))
+        return await self.store.apply_step(InstanceStep(instance_id=instance_id, change=still_busy))
+
+    async def let_go(self, instance_id: str) -> None:
+        """Stop keeping this record alive (its operation ended)."""
+        beat = self.heartbeats.pop(instance_id, None)
+        if beat is not None:
+            await beat.stop()
+
+    async def close(self) -> None:
+        """Stop every heartbeat of the run (the flow run ends)."""
+        for instance_id in list(self.heartbeats):
+            await self.let_go(instance_id)
 
     async def write(self, step: InstanceStep) -> StepOutcome:
         """Write one step; emit `novita.instance.<status>` when it gave the record a status."""
@@ -241,7 +270,16 @@ class OperationJournal:
         )
         done = await self.journal.write(step)
         if move_to is not None and done.record is not None:
+            kept_alive = self.instance_id in self.journal.heartbeats
+            await self.journal.let_go(self.instance_id)
             self.instance_id = done.record.instance_id
+            if kept_alive:  # the operation goes on under the new id
+                self.journal.keep_alive(self.instance_id)
+        written = outcome if done.applied else otherwise
+        if written in ENDS_AN_OPERATION:
+            await self.journal.let_go(self.instance_id)
+        elif self.managed and written == OperationOutcome.STARTED:
+            self.journal.keep_alive(self.instance_id)
         return done
 
     async def claim(

@@ -75,13 +75,17 @@ async def open_flow_resources(
     store = await StateStore.open()
     try:
         async with credentials.get_client() as client, webhook_settings.get_sender() as sender:
-            yield FlowResources(
-                client=client,
-                store=store,
-                journal=Journal(store, current_flow_run_id()),
-                webhooks=OwnerWebhooks(store, sender),
-                policies=policies,
-                webhook_settings=webhook_settings,
-            )
+            journal = Journal(store, current_flow_run_id())
+            try:
+                yield FlowResources(
+                    client=client,
+                    store=store,
+                    journal=journal,
+                    webhooks=OwnerWebhooks(store, sender),
+                    policies=policies,
+                    webhook_settings=webhook_settings,
+                )
+            finally:
+                await journal.close()
     finally:
         await store.close()

@@ -9,10 +9,11 @@ automation) marks such a run Crashed.
 
 What the next runs do:
 
-- `test_next_scheduled_runs_alone_finish_the_stop` (xfail until the project detects dead
-  runs): the next auto-stop-sweep skips it (its desired state is stopped already) and
-  fleet-sync leaves it `stopping` because Prefect says the killed run still acts on it
-  (`flows/fleet/rules/reconciliation.py`: for up to `ACTING_RUN_LIMIT`, 5 hours).
+- `test_next_scheduled_runs_alone_finish_the_stop`: the next auto-stop-sweep skips it (its
+  desired state is stopped already). Prefect still says the killed run is Running, but the
+  run's heartbeats on the record stopped with it (`flows/common/keep_alive.py`): once the
+  record is older than the lease, fleet-sync takes it as ended, finds Novita's `exited` and
+  records `stopped`.
 - `test_once_prefect_knows_the_run_crashed_fleet_sync_finishes_it`: marked Crashed (what a
   process worker does when its flow-run process dies, and what a zombie-run automation does),
   the next fleet-sync finds Novita's `exited` and records `stopped`. One stop call in all.
@@ -20,6 +21,7 @@ What the next runs do:
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -32,6 +34,7 @@ import pytest
 from prefect.client.orchestration import get_client
 from prefect.states import Crashed
 
+import flows.common.activity as activity
 from flows.auto_stop_sweep import auto_stop_sweep
 from flows.fleet_sync import fleet_sync
 from flows.provision import provision_instance
@@ -113,16 +116,16 @@ async def killed_sweep(
     sim.set_speed(20.0)
 
 
-@pytest.mark.xfail(
-    reason="a SIGKILLed run stays Running in Prefect, so fleet-sync treats "
-    "its `stopping` record as still acted on for up to 5 hours (ACTING_RUN_LIMIT); the project "
-    "needs dead-run detection: see the fault suite's report",
-    strict=False,
-)
 async def test_next_scheduled_runs_alone_finish_the_stop(
-    killed_sweep: KilledSweep, flow_sim: SimulatorServer, figures: Figures
+    killed_sweep: KilledSweep,
+    flow_sim: SimulatorServer,
+    figures: Figures,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     k = killed_sweep
+    # The lease (90 s) shortened, then waited out: the killed run's heartbeats stopped.
+    monkeypatch.setattr(activity, "BUSY_LEASE", timedelta(seconds=1))
+    await asyncio.sleep(1.5)
     report = await auto_stop_sweep()
     skipped = {s.instance_id: s.reason for s in report.skipped}
     sync = await fleet_sync()
