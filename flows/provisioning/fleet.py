@@ -162,21 +162,21 @@ class FleetProvisioning:
         self.progress = FleetProgress(len(self.requests))
 
     async def run(self) -> FleetResult:
-        """Look up, create, wait, finish: every request ends as an item."""
-        existing = await find_instances_named(self.res, self.provisionings)
+        """Claim the names, look up, create, wait, finish: every request ends as an item."""
+        names = list(self.provisionings)
         if self.dry_run:
-            await bounded(
-                self.concurrency,
-                [
-                    self._job(name, self._plan_only, existing.get(name))
-                    for name in self.provisionings
-                ],
-            )
+            existing = await find_instances_named(self.res, names)
+            plans = [self._job(n, self._plan_only, existing.get(n)) for n in names]
+            await bounded(self.concurrency, plans)
         else:
-            started = await bounded(
-                self.concurrency,
-                [self._job(name, self._start, existing.get(name)) for name in self.provisionings],
-            )
+            claims = {n: self.provisionings[n].name_claim() for n in names}
+            claimed = await self._claim_all(claims)
+            try:
+                existing = await find_instances_named(self.res, claimed)
+                starts = [self._job(n, self._start, existing.get(n)) for n in claimed]
+                started = await bounded(self.concurrency, starts)
+            finally:
+                await asyncio.gather(*(claims[n].release() for n in claimed))
             await self._finish_all([s for s in started if s is not None])
         result = FleetResult.of([self.items[r.name] for r in self.requests])
         await self.progress.done(result.ready, result.failed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import datetime
 
@@ -111,3 +112,38 @@ async def test_every_request_failing_fails_the_fleet_naming_each(sim: SimulatorS
     assert f"{first}: No region could provision Z9000 1GB" in message
     assert f"{second}: No region could provision Q1 2GB" in message
     assert sim.requests(path="/gpu/instance/create") == []
+
+
+async def test_a_name_another_provisioning_holds_is_waited_for_then_adopted(
+    sim: SimulatorServer,
+) -> None:
+    """The fleet claims each name before its lookup: it never rents a second machine.
+
+    Another provisioning holds `<prefix>-00000` and creates it meanwhile; the fleet waits for
+    the claim, then finds and adopts that machine. Looking up before claiming would find
+    nothing and create a second one.
+    """
+    from datetime import timedelta
+
+    from store import StateStore
+
+    prefix = unique("held")
+    held, free = f"{prefix}-00000", unique("free")
+    async with StateStore() as store:
+        assert await store.claim_name(held, "another-run", timedelta(minutes=5))
+
+        async def the_other_provisioning() -> None:
+            await asyncio.sleep(1.5)  # the fleet is waiting on the claim by now
+            sim.state.seed_instances(1, name_prefix=prefix)
+            await store.release_name(held, "another-run")
+
+        other = asyncio.create_task(the_other_provisioning())
+        fleet = await provision_fleet(requests=[request(held), request(free)], concurrency=2)
+        await other
+
+    items = {item.name: item for item in fleet.items}
+    assert fleet.failed == 0
+    assert items[held].result is not None and items[held].result.adopted
+    assert len(sim.state.list_instances(page_size=100, name=held)["instances"]) == 1
+    creates = [r["body"]["name"] for r in sim.requests(path="/gpu/instance/create")]
+    assert creates == [free]
