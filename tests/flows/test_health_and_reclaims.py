@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -175,6 +175,7 @@ async def test_health_is_down_while_novita_refuses_connections_then_healthy(
     from tests.webhooks.receiver import start_receiver
 
     receiver, server = start_receiver()
+    created: dict[str, Any] = {}
     try:
         block_name = f"ops-{uuid.uuid4().hex[:8]}"
         await CustomWebhookNotificationBlock(
@@ -195,6 +196,7 @@ async def test_health_is_down_while_novita_refuses_connections_then_healthy(
         assert "Failed" in down.stdout
         text = await health_artifact()
         assert "**down**" in text and "| novita | down |" in text, text
+        assert "Could not reach Novita" in text and "connection failed" in text, text
         novita.restart()  # the same port: Novita answers again
         await run_every_sweep_once()  # healthy also means the sweeps succeed on time
         verdict = await novita_health()
@@ -212,6 +214,17 @@ async def test_health_is_down_while_novita_refuses_connections_then_healthy(
     finally:
         server.shutdown()
         server.server_close()
+        await delete_automations(created)
+
+
+async def delete_automations(names: Iterable[str]) -> None:
+    """Later tests fail provisionings on purpose: no notification to a receiver that is gone."""
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        for name in names:
+            for automation in await client.read_automations_by_name(name):
+                await client.delete_automation(automation.id)
 
 
 async def run_every_sweep_once() -> None:
