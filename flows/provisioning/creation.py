@@ -23,9 +23,9 @@ from clients.novita import (
     Template,
 )
 from flows.common.run_logger import run_logger
+from flows.provisioning.budget import BudgetGuard
 from flows.provisioning.planning import RegionPlanner
 from flows.provisioning.request import ProvisionRequest
-from flows.provisioning.rules.budget import FleetBudget
 from flows.provisioning.rules.plan import ProvisionPlan, RegionPlan
 from tasks.novita_actions import CreateResult, create_instance
 from tasks.novita_templates import fetch_image_auth, fetch_template
@@ -173,7 +173,7 @@ async def create_with_failover(
     template: Template,
     image_auth: SecretStr | None,
     attempts: list[RegionAttempt],
-    budget: FleetBudget | None = None,
+    budget: BudgetGuard | None = None,
 ) -> tuple[CreateResult, RegionPlan]:
     """Create in the next usable region; a capacity or rate refusal moves on to the next.
 
@@ -181,7 +181,7 @@ async def create_with_failover(
     `attempts`, then the one created in. A refusal blocks that region for every provisioning
     sharing `planner` (a fleet), which then skip it without asking again. A region whose
     price would take the running fleet over `budget` is skipped before its create call (a
-    cheaper region further on may still fit).
+    cheaper region further on may still fit); a machine that passes is booked into it.
 
     Raises:
         ProvisioningFailedError: no region could create it (every attempt in the error);
@@ -207,7 +207,8 @@ async def create_with_failover(
             attempts.append(_refused(region, planner.refused[region.cluster_id]))
             continue
         machine = f"{request.name} ({chosen.name} in {region.region})"
-        refusal = budget.refusal(machine, region.total_price(request.gpu_num)) if budget else None
+        price = region.total_price(request.gpu_num)
+        refusal = budget.reserve(machine, price) if budget else None
         if refusal is not None:
             logger.warning("Region %s skipped: %s", region.region, refusal)
             attempts.append(
@@ -232,6 +233,8 @@ async def create_with_failover(
                 client, create_request(request, region, template, image_auth)
             )
         except (NovitaCapacityError, NovitaRateLimitError) as exc:
+            if budget:
+                budget.release(price)  # not created: its price is not spent
             reason = f"create refused: {exc.api_message or exc} ({exc.reason or exc.status_code})"
             logger.warning("Region %s: %s; trying the next region", region.region, reason)
             planner.refused.setdefault(region.cluster_id, reason)

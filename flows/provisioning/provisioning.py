@@ -28,7 +28,6 @@ from flows.provisioning.artifacts import (
     publish_failure_summary,
     publish_provision_summary,
 )
-from flows.provisioning.budget import fleet_budget
 from flows.provisioning.creation import (
     ProvisioningFailedError,
     RegionAttempt,
@@ -145,7 +144,7 @@ class Provisioning:
             template,
             image_auth,
             self.attempts,
-            budget=await fleet_budget(self.res),
+            budget=await self.shared.budget(),
         )
         chosen = region.chosen
         assert chosen is not None  # create only uses regions with a chosen product

@@ -1,4 +1,4 @@
-"""What the provisionings of one run share: a planner per kind of machine, templates read once.
+"""What the provisionings of one run share: planners, templates read once, the fleet budget.
 
 A fleet of a hundred identical machines plans once and reads its template once: every
 provisioning asks this object, which reads on the first ask (the others wait for that read)
@@ -15,6 +15,7 @@ from pydantic import SecretStr
 from clients.novita import Template
 from flows.common.resources import FlowResources
 from flows.common.webhook_targets import keep_webhook
+from flows.provisioning.budget import BudgetGuard, fleet_budget
 from flows.provisioning.creation import resolve_template
 from flows.provisioning.planning import RegionPlanner, make_planner
 from flows.provisioning.request import ProvisionRequest
@@ -40,6 +41,7 @@ class ProvisioningShared:
         self._templates: dict[str, tuple[Template, SecretStr | None]] = {}
         self._webhooks: dict[tuple[str | None, str | None], str | None] = {}
         self._locks: defaultdict[object, asyncio.Lock] = defaultdict(asyncio.Lock)
+        self._budget: BudgetGuard | None = None
 
     async def planner(self, request: ProvisionRequest) -> RegionPlanner:
         """The planner of this kind of machine (product, billing, size, region preferences).
@@ -69,6 +71,13 @@ class ProvisioningShared:
                     priority,
                 )
             return self._planners[key]
+
+    async def budget(self) -> BudgetGuard:
+        """The run's fleet budget, read once: every machine of the run books into it."""
+        async with self._locks["budget"]:
+            if self._budget is None:
+                self._budget = BudgetGuard(await fleet_budget(self.res))
+            return self._budget
 
     async def template(self, template_id: str) -> tuple[Template, SecretStr | None]:
         """The template and, for a private image, its registry credential (read once)."""

@@ -86,3 +86,30 @@ async def test_provisioning_over_budget_is_refused_before_any_create(
     [failed] = [json.loads(r.body) for r in receiver.requests]
     assert failed["event"] == "instance.failed"
     assert failed["error"] == {"code": "OVER_BUDGET", "message": message}
+
+
+async def test_the_machines_of_one_fleet_see_each_other_in_the_budget(
+    sim: SimulatorServer, store: StateStore
+) -> None:
+    from blocks import NovitaPolicies
+    from flows.provision_fleet import FleetRequest, provision_fleet
+
+    plan = await provision_instance(name=f"price-{uuid.uuid4().hex[:8]}", dry_run=True, **GOOD)
+    price = plan.price_per_hour
+    assert price is not None
+    current = running_price_per_hour(await store.list_instances(statuses=BILLED))
+    policies = f"budget-{uuid.uuid4().hex[:8]}"
+    await NovitaPolicies(max_fleet_price_per_hour=float(current + price * Decimal("1.5"))).asave(
+        policies, overwrite=True
+    )
+    names = [f"fleet-budget{i}-{uuid.uuid4().hex[:8]}" for i in range(3)]
+    requests = [
+        FleetRequest.model_validate({"name": n, "wait_until_ready": False, **GOOD}) for n in names
+    ]
+
+    # three creates at once: room for one, and the other two must see it
+    fleet = await provision_fleet(requests=requests, concurrency=3, policies_block=policies)
+    assert (fleet.succeeded, fleet.failed) == (1, 2)
+    assert len(sim.requests(path=CREATE)) == 1
+    refused = [item.error or "" for item in fleet.items if not item.ok]
+    assert all(e.startswith("Over budget: the running fleet costs") for e in refused)
