@@ -74,3 +74,21 @@ def test_prefect_yaml_trigger_is_the_served_one() -> None:
     assert trigger.expect == {"novita.instance.reclaimed"}
     assert by_name["reclaim-watch"]["schedules"] == [{"interval": 60}]
     assert by_name["novita-health"]["schedules"] == [{"interval": 300}]
+
+
+def test_automation_files_are_valid_prefect_automations() -> None:
+    from uuid import UUID
+
+    from deployments.automations import build_automation, load_specs, main
+
+    automations = [build_automation(spec, UUID(int=1)) for spec in load_specs()]
+    expected = {
+        "novita-provision-failed": {"prefect.flow-run.Failed", "prefect.flow-run.Crashed"},
+        "novita-health-degraded": {"novita.health.degraded"},
+        "novita-migration-failed": {"novita.migration.failed"},
+    }
+    assert {a.name: a.trigger.expect for a in automations} == expected
+    for automation in automations:
+        [action] = automation.actions
+        assert action.type == "send-notification" and action.block_document_id == UUID(int=1)
+    assert main(["--check"]) == 0
