@@ -297,3 +297,24 @@ async def wait_for_triggered_sweep(since: datetime, iid: str) -> Any:
                 return run
         await asyncio.sleep(0.5)
     raise AssertionError(f"no migration-sweep run for {iid}")
+
+
+async def test_served_schedules_and_the_trigger(served: dict[str, str]) -> None:
+    from prefect.client.orchestration import get_client
+
+    async with get_client() as client:
+        for name, seconds in {"novita-health": 300, "reclaim-watch": 60}.items():
+            deployment = await client.read_deployment_by_name(f"{name}/{name}")
+            intervals = [s.schedule.interval.total_seconds() for s in deployment.schedules]
+            assert intervals == [seconds], (name, deployment.schedules)
+            assert deployment.global_concurrency_limit is not None
+            assert deployment.global_concurrency_limit.limit == 1
+            assert str(deployment.concurrency_options.collision_strategy).endswith("CANCEL_NEW")
+        sweep = await client.read_deployment_by_name("migration-sweep/migration-sweep")
+        [automation] = await client.read_resource_related_automations(
+            f"prefect.deployment.{sweep.id}"
+        )
+    assert automation.name == "migrate-reclaimed-instance"
+    assert automation.trigger.expect == {"novita.instance.reclaimed"}
+    [action] = automation.actions
+    assert action.parameters == {"instance_ids": ["{{ event.payload.instance_id }}"]}
