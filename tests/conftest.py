@@ -14,6 +14,10 @@ os.environ.pop("PREFECT_API_URL", None)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
+# The server streams flow-run logs out, so `prefect deployment run ... --watch` prints them (as
+# the demo's server does): tests/flows/test_operator_deployments.py reads the answer there.
+os.environ.setdefault("PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED", "true")
+os.environ.setdefault("PREFECT_SERVER_LOGS_STREAM_PUBLISHING_ENABLED", "true")
 os.environ["NOVITA_STATE_URL"] = "sqlite+aiosqlite:///" + os.path.join(_SESSION_DIR, "state.db")
 for _name in ("NOVITA_API_KEY", "NOVITA_API_BASE_URL", "WEBHOOK_SECRET"):
     os.environ.pop(_name, None)
