@@ -149,19 +149,21 @@ async def read_sweeps() -> list[SweepSeen]:
     found = []
     async with get_client() as client:
         for name in SWEEPS:
-            interval, deployed_at = None, None
+            interval, deployed_at, paused = None, None, False
             try:
                 deployment = await client.read_deployment_by_name(f"{name}/{name}")
             except ObjectNotFound:
                 deployment = None
             if deployment is not None:
+                active = [s for s in deployment.schedules if s.active]
                 intervals = [
                     s.schedule.interval.total_seconds() / 60
-                    for s in deployment.schedules
-                    if s.active and getattr(s.schedule, "interval", None) is not None
+                    for s in active
+                    if getattr(s.schedule, "interval", None) is not None
                 ]
                 interval = min(intervals) if intervals else None
                 deployed_at = deployment.created
+                paused = bool(deployment.paused) or (bool(deployment.schedules) and not active)
             runs = await client.read_flow_runs(
                 flow_filter=FlowFilter(name=FlowFilterName(any_=[name])),
                 flow_run_filter=FlowRunFilter(
@@ -178,6 +180,7 @@ async def read_sweeps() -> list[SweepSeen]:
                     name=name,
                     interval_minutes=interval,
                     deployed_at=deployed_at,
+                    paused=paused,
                     last_success_at=last,
                 )
             )

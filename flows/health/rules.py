@@ -6,7 +6,7 @@ Each check is judged alone, then the worst level wins:
                than `slow_ms`; else healthy
     store      down: cannot be opened or read
     sweep <n>  degraded: last success older than 2 x its interval and not deployed within
-               that time; a sweep not deployed on this server is not judged
+               that time; a sweep not deployed on this server, or paused, is not judged
     webhooks   degraded: failed deliveries waiting for a redelivery, or given up
     drift      degraded: desired state and Novita disagree for longer than `drift_minutes`
 
@@ -138,10 +138,14 @@ class SweepSeen(BaseModel):
 
     name: str
     interval_minutes: float | None = Field(
-        default=None, description="The deployment's schedule; None when not deployed here"
+        default=None,
+        description="The deployment's interval; None when not deployed here (or not by interval)",
     )
     deployed_at: datetime | None = Field(
-        default=None, description="When the deployment was last (re)deployed"
+        default=None, description="When the deployment was created"
+    )
+    paused: bool = Field(
+        default=False, description="The deployment or all its schedules are paused"
     )
     last_success_at: datetime | None = None
 
@@ -160,8 +164,13 @@ def judge_sweep(seen: SweepSeen, now: datetime) -> CheckResult:
 
     """
     name = f"sweep {seen.name}"
+    if seen.paused:
+        # an operator's choice (or a stopped `serve`): said, not judged
+        return CheckResult(name=name, level=Level.HEALTHY, reason="schedule paused: not judged")
     if seen.interval_minutes is None:
-        return CheckResult(name=name, level=Level.HEALTHY, reason="not deployed: not judged")
+        return CheckResult(
+            name=name, level=Level.HEALTHY, reason="no interval schedule here: not judged"
+        )
     limit = timedelta(minutes=seen.interval_minutes * SWEEP_GRACE_FACTOR)
     rule = (
         f"limit {_minutes(limit)} min: {SWEEP_GRACE_FACTOR} x every {seen.interval_minutes:g} min"

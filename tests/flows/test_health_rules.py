@@ -28,6 +28,8 @@ def test_health_rules_give_one_verdict() -> None:
     assert judge_sweep(late, now).level == Level.DEGRADED
     assert judge_sweep(fresh, now).level == Level.HEALTHY
     assert judge_sweep(SweepSeen(name="x"), now).level == Level.HEALTHY  # not deployed
+    paused = judge_sweep(late.model_copy(update={"paused": True}), now)
+    assert paused.level == Level.HEALTHY and "paused" in paused.reason
     record = ManagedInstance(
         instance_id="0123456789abcdef", name="t-1", status="ready", updated_at=now
     )
