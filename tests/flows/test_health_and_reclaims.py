@@ -172,6 +172,8 @@ async def test_health_is_down_while_novita_refuses_connections_then_healthy(
 
     from deployments.automations import apply_automations
     from flows.novita_health import novita_health
+    from flows.sweeps.migration.events import announce_failed_migrations
+    from flows.sweeps.outcomes import InstanceError
     from tests.webhooks.receiver import start_receiver
 
     receiver, server = start_receiver()
@@ -190,6 +192,11 @@ async def test_health_is_down_while_novita_refuses_connections_then_healthy(
             for name in created:
                 assert len(await client.read_automations_by_name(name)) == 1, name
 
+        # what migration-sweep emits for an instance it could not bring back
+        announce_failed_migrations(
+            [InstanceError(instance_id="00000000000000aa", name="lost-1", error="no capacity")]
+        )
+
         novita.stop()  # nothing listens on the port: connections are refused
         down = await cli_run("novita-health/novita-health", served)
         assert down.returncode == 1, down.stdout + down.stderr
@@ -204,13 +211,15 @@ async def test_health_is_down_while_novita_refuses_connections_then_healthy(
         text = await health_artifact()
         assert "**healthy**" in text and "| novita | healthy |" in text, text
 
-        # the down verdict's `novita.health.degraded` reached the notification automation
-        for _ in range(100):
-            if any(b"Novita health: down" in r.body for r in receiver.requests):
-                break
-            await asyncio.sleep(0.2)
-        else:
-            raise AssertionError(f"no notification: {receiver.requests}")
+        # the down verdict's `novita.health.degraded` and the failed migration reached the
+        # notification block through their automations
+        for expected in (b"Novita health: down", b"Novita: migration of lost-1 failed"):
+            for _ in range(100):
+                if any(expected in r.body for r in receiver.requests):
+                    break
+                await asyncio.sleep(0.2)
+            else:
+                raise AssertionError(f"no {expected!r}: {[r.body for r in receiver.requests]}")
     finally:
         server.shutdown()
         server.server_close()
