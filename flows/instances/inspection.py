@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from prefect.artifacts import acreate_markdown_artifact
 
+from clients.novita import InstanceStatus
 from flows.common.resources import FlowResources
 from flows.common.run_logger import run_logger
 from flows.instances.details import InstanceDetails, describe, details_markdown, summary_lines
@@ -52,8 +53,11 @@ async def inspect_instance(
     )
     logger = run_logger(__name__)
     if probe:
-        if target.live is None or not target.live.port_mappings:
-            logger.info("No probe: %s exposes no ports now", target.label)
+        if target.live is None or target.live.status != InstanceStatus.RUNNING:
+            # a stopped machine's endpoints cannot answer: probing would only wait
+            logger.info("No probe: Novita does not report %s running", target.label)
+        elif not target.live.port_mappings:
+            logger.info("No probe: %s exposes no ports", target.label)
         else:
             settings = res.webhook_settings
             details.health = await probe_endpoints.with_options(

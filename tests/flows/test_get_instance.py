@@ -93,9 +93,10 @@ async def test_get_instance_by_name_and_id_with_probe_and_artifact(
     # an instance stopped outside is shown as Novita sees it, our record as it is
     async with NovitaClient(api_key=sim.api_key, base_url=sim.base_url) as client:
         await client.stop_instance(iid)
-    stopping = await get_instance_flow(instance_id=iid)
+    stopping = await get_instance_flow(instance_id=iid, probe=True)
     assert stopping.novita_status != InstanceStatus.RUNNING.value
     assert stopping.cost_so_far is None and stopping.auto_stop_in == "-"
+    assert stopping.health is None  # nothing to probe on a machine that does not run
 
 
 async def test_get_instance_of_an_unknown_name_fails_naming_it(sim: SimulatorServer) -> None:

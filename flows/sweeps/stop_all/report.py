@@ -19,6 +19,9 @@ REPORT_KEY = "stop-all-report"
 
 CONFIRM_MISSING = "confirm=true missing"
 
+MAX_NAMED = 50
+"""Machines named one by one in the humans' message; the report table lists them all."""
+
 
 class StopAllRefusedError(RuntimeError):
     """A real run of `stop-all` without `confirm=true`: nothing was stopped."""
@@ -139,16 +142,25 @@ async def tell_humans(res: FlowResources, report: StopAllReport) -> None:
 
     """
     stopped = set(report.stopped)
-    names = ", ".join(c.name or c.instance_id for c in report.matched if c.instance_id in stopped)
-    body = report.summary() + (f" Stopped: {names}." if names else "")
-    if report.errors:
-        body += " Failed: " + ", ".join(e.name or e.instance_id for e in report.errors) + "."
+    body = report.summary()
+    body += _named(
+        " Stopped", [c.name or c.instance_id for c in report.matched if c.instance_id in stopped]
+    )
+    body += _named(" Failed", [e.name or e.instance_id for e in report.errors])
     await notify_humans(
         res.policies,
         f"Novita: stop-all stopped {len(report.stopped)} instance(s), "
         f"saves {format_usd(report.saved_per_hour)}/h",
         body,
     )
+
+
+def _named(label: str, names: list[str]) -> str:
+    # A message names a few machines; the report table lists them all.
+    if not names:
+        return ""
+    more = len(names) - MAX_NAMED
+    return f"{label}: {', '.join(names[:MAX_NAMED])}" + (f" and {more} more." if more > 0 else ".")
 
 
 def log_plan(plan: StopAllPlan, report: StopAllReport) -> None:
