@@ -167,7 +167,7 @@ def headline(details: InstanceDetails) -> str:
         if details.managed
         else "not managed by this project"
         if details.status is None
-        else f"deleted from the store (status {details.status})"
+        else f"deleted by this project (our status {details.status})"
     )
     return f"{who}: Novita reports {details.novita_status}; {ours}"
 
