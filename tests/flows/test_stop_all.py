@@ -173,6 +173,10 @@ async def test_stop_all_refuses_without_confirm_then_stops_and_they_stay_stopped
     dry = await stop_all_flow(name_prefix=prefix, dry_run=True)
     assert sorted(c.name for c in dry.matched) == names and dry.stopped == []
     assert [s.instance_id for s in dry.skipped] == [stranger]  # unmanaged, not included
+    wider = await stop_all_flow(name_prefix=prefix, include_unmanaged=True, dry_run=True)
+    assert sorted((c.instance_id, c.managed) for c in wider.matched) == sorted(
+        [(ids[0], True), (ids[1], True), (stranger, False)]
+    )
     assert stop_calls(sim) == []
 
     mark = len(receiver.requests)
