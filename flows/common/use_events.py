@@ -5,6 +5,8 @@ a cron line or the training loop (with `PREFECT_API_URL` set, and the instance's
 
     prefect event emit novita.instance.used --resource-id novita.instance.<instance-id>
 
+(or, where Prefect is not installed, a POST of the same event to `$PREFECT_API_URL/events`:
+the README has the curl line).
 An event is one row in the Prefect server's event table: no flow run, no task run, no state
 store write. `mark-instance-used` stays for people in the UI and the CLI; the auto-stop sweep
 counts whichever signal is newer (`flows/sweeps/auto_stop/rules.py`).
