@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from clients.novita import InstanceStatus, NovitaClient
 from clients.webhook_payload import WebhookEvent
 from flows.auto_stop_sweep import auto_stop_sweep
 from flows.instances.errors import StartFailedError
@@ -28,6 +27,7 @@ from flows.provision import ProvisioningFailedError, provision_instance
 from simulator.server import SimulatorServer
 from store import StateStore
 from tests.flows.conftest import WEBHOOK_SECRET
+from tests.flows.test_migration_sweep import reclaim
 from tests.webhooks.js_receiver import js_accepts
 from tests.webhooks.receiver import Receiver
 
@@ -44,16 +44,6 @@ async def provision(name: str, receiver: Receiver) -> str:
     result = await provision_instance(name=name, webhook_url=receiver.url, **PRODUCT)
     assert result.instance_id and result.status == "ready"
     return result.instance_id
-
-
-async def reclaim(sim: SimulatorServer, iid: str) -> None:
-    sim.reclaim_spot(iid, immediate=True)
-    async with NovitaClient(api_key=sim.api_key, base_url=sim.base_url) as client:
-        for _ in range(100):
-            if (await client.get_instance(iid)).status == InstanceStatus.EXITED:
-                return
-            await asyncio.sleep(0.05)
-    raise AssertionError(f"{iid} was not reclaimed")
 
 
 async def test_a_javascript_receiver_accepts_every_event_the_flows_send(

@@ -11,7 +11,6 @@ import asyncio
 import json
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from prefect import flow
 
@@ -26,6 +25,7 @@ from flows.provision import provision_instance
 from flows.sweeps.auto_stop.rules import plan_auto_stop, recheck, use_event_lookback
 from simulator.server import SimulatorServer
 from store import LifecycleStatus, ManagedInstance, OperationKind, StateStore
+from tests.flows.test_dashboard import latest_artifact
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 GOOD = {"product_name": "RTX 4090 24GB", "template_id": "1001", "regions": ["US-CA-06"]}
@@ -135,18 +135,3 @@ async def publish_the_fleet_table() -> bool:
     """The table alone: fleet-sync would also reconcile every earlier test's record."""
     async with open_flow_resources() as res:
         return await publish_fleet_table(res) is not None
-
-
-async def latest_artifact(key: str) -> Any:
-    from prefect import get_client
-    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
-    from prefect.client.schemas.sorting import ArtifactSort
-
-    async with get_client() as client:
-        found = await client.read_artifacts(
-            artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])),
-            sort=ArtifactSort.CREATED_DESC,
-            limit=1,
-        )
-    assert found, f"no artifact with key {key}"
-    return found[0]
