@@ -10,6 +10,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -17,8 +18,9 @@ from clients.novita import InstanceStatus, NovitaClient
 from flows.provision import provision_instance
 from simulator.server import SimulatorServer
 from store import DesiredState, LifecycleStatus, StateStore
-from tests.flows.test_served_deployments import PREFECT, ROOT, api_url
 
+ROOT = Path(__file__).resolve().parents[2]
+PREFECT = str(Path(sys.executable).with_name("prefect"))
 OPERATOR_DEPLOYMENTS = ("get-instance", "stop-all")
 
 SERVE_THEM = (
@@ -29,6 +31,14 @@ SERVE_THEM = (
     "asyncio.run(aserve(*[d for d in build_deployments() if d.name in wanted]))\n"
 )
 """`deployments.serve`'s own deployments, only these two (no scheduled sweeps meanwhile)."""
+
+
+def api_url() -> str:
+    from prefect.settings import get_current_settings
+
+    url = get_current_settings().api.url
+    assert url, "the Prefect test server should be running"
+    return str(url)
 
 
 @pytest.fixture(scope="module")
