@@ -49,6 +49,12 @@ class NovitaPolicies(ResolvableBlock):
     migration_max_attempts: int = Field(
         default=3, ge=1, le=20, description="Migrations tried per instance before giving up."
     )
+    max_fleet_price_per_hour: float | None = Field(
+        default=None,
+        gt=0,
+        description="USD per hour the running fleet may cost at most: provision-instance "
+        "refuses a machine that would push it above, before any create call. Empty: no budget.",
+    )
 
     notification_blocks: list[str] | None = Field(
         default=None,

@@ -74,5 +74,25 @@ DEPLOYMENTS: tuple[DeploymentSpec, ...] = (
         tags=("novita", "sweep"),
         interval_minutes=10,
     ),
+    DeploymentSpec(
+        "flows.get_instance:get_instance_flow",
+        "Show one machine (by id or name): live status, cost so far, how to connect; probe=true.",
+    ),
+    DeploymentSpec(
+        "flows.stop_all:stop_all_flow",
+        "Stop every running managed machine (filters: name_prefix, regions); confirm=true to act.",
+    ),
+    DeploymentSpec(
+        "flows.novita_health:novita_health",
+        "One verdict on the Novita side (healthy/degraded/down); Failed + an event unless healthy.",
+        tags=("novita", "sweep"),
+        interval_minutes=5,
+    ),
+    DeploymentSpec(
+        "flows.reclaim_watch:reclaim_watch",
+        "Announce reclaimed spot machines (novita.instance.reclaimed); the trigger migrates them.",
+        tags=("novita", "sweep"),
+        interval_minutes=1,
+    ),
 )
 """Each is deployed under its flow's name, e.g. `provision-instance/provision-instance`."""

@@ -17,6 +17,7 @@ from prefect.client.schemas.objects import ConcurrencyLimitConfig, ConcurrencyLi
 from prefect.types.entrypoint import EntrypointType
 
 from deployments.catalog import DEPLOYMENTS
+from deployments.triggers import deployment_triggers
 
 
 def build_deployments() -> list[Any]:
@@ -45,6 +46,7 @@ def build_deployments() -> list[Any]:
                 tags=list(spec.tags),
                 # module paths: results pickle under `flows.provision`, not a bare `provision`
                 entrypoint_type=EntrypointType.MODULE_PATH,
+                triggers=deployment_triggers(flow.name),
                 **scheduled,
             )
         )

@@ -20,6 +20,7 @@ from pydantic import Field
 from flows.common.parameters import (
     CooldownMinutes,
     CredentialsBlock,
+    InstanceIds,
     MaxAttempts,
     MaxMigrations,
     MigrationConcurrency,
@@ -27,6 +28,7 @@ from flows.common.parameters import (
     WebhookSettingsBlock,
 )
 from flows.common.resources import open_flow_resources
+from flows.sweeps.migration.events import announce_failed_migrations
 from flows.sweeps.migration.report import (
     REPORT_KEY,
     MigrationReport,
@@ -57,6 +59,7 @@ async def migration_sweep(
     credentials_block: CredentialsBlock = None,
     webhook_settings_block: WebhookSettingsBlock = None,
     policies_block: PoliciesBlock = None,
+    instance_ids: InstanceIds = None,
 ) -> MigrationReport:
     """Migrate spot instances Novita reclaimed; recreate them elsewhere when migrate fails.
 
@@ -81,6 +84,8 @@ async def migration_sweep(
         credentials_block: Saved NovitaCredentials block (default: "default", else env).
         webhook_settings_block: Saved WebhookSettings block (default: "default", else env).
         policies_block: Saved NovitaPolicies block (default: "default", else built-ins).
+        instance_ids: Only these managed instances (the reclaim trigger passes the one
+            `reclaim-watch` announced); empty = every managed instance.
 
     Example:
         ```python
@@ -103,6 +108,9 @@ async def migration_sweep(
         )
         attempts = max_attempts if max_attempts is not None else policies.migration_max_attempts
         records = await res.store.list_instances()
+        if instance_ids:
+            wanted = set(instance_ids)
+            records = [r for r in records if r.instance_id in wanted]
         live = await list_instances(res.client)
         plan = plan_migrations(records, live, utc_now(), cooldown, attempts, max_migrations)
         log_plan(plan, len(records), len(live), attempts, dry_run)
@@ -116,5 +124,6 @@ async def migration_sweep(
         )
         if not dry_run and plan.eligible:
             await migrate_all(res, plan.eligible, concurrency, report)
+            announce_failed_migrations(report.errors)
     await publish_sweep_report(REPORT_KEY, report_rows(report), report.summary())
     return report

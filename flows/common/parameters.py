@@ -231,3 +231,57 @@ MaxRedeliveries = Annotated[
 DEFAULT_GPU_NUM = 1
 DEFAULT_ROOTFS_SIZE = 60
 DEFAULT_BILLING_MODE: BillingChoice = "spot"
+
+
+# -- operator flows: get-instance, stop-all --------------------------------------------------
+
+ProbeNow = Annotated[
+    bool, Field(description="Also health-check the instance's endpoints now (a few seconds)")
+]
+NamePrefix = Annotated[
+    str | None,
+    Field(
+        min_length=1,
+        max_length=100,
+        pattern=INSTANCE_NAME_PATTERN,
+        description="Only instances whose name starts with this (empty: every name)",
+    ),
+]
+RegionFilter = Annotated[
+    list[RegionText] | None,
+    Field(min_length=1, description="Only instances in these regions (names or ids)"),
+]
+IncludeUnmanaged = Annotated[
+    bool, Field(description="Also stop running instances the store does not manage")
+]
+StopAllDryRun = Annotated[bool, Field(description="Only list what would be stopped")]
+ConfirmStopAll = Annotated[
+    bool, Field(description="Required (true) for a real run: without it nothing is stopped")
+]
+StopConcurrency = Annotated[
+    int, NotBool, Field(ge=1, le=50, description="Stops running at the same time, 1-50")
+]
+
+# -- novita-health, reclaim-watch, migration-sweep's instance_ids (issue 10) ---------------
+InstanceIds = Annotated[
+    Annotated[
+        list[Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")]]
+        | None,
+        Field(min_length=1, max_length=1000),
+    ],
+    Field(description="Only these Novita instance ids (empty: every managed instance)"),
+]
+SlowNovitaMs = Annotated[
+    float,
+    NotBool,
+    Field(gt=0, le=60000, description="Novita answering slower than this (ms) is degraded"),
+]
+DriftMinutes = Annotated[
+    float,
+    NotBool,
+    Field(
+        gt=0,
+        le=10080,
+        description="Desired state and Novita disagreeing longer than this (minutes) is degraded",
+    ),
+]
