@@ -33,8 +33,13 @@ up: install browser ## the demo, then keep simulator, Prefect server and deploym
 postgres: ## start the local PostgreSQL when it does not answer (the scale tests need it)
 	bash .ci/ensure-postgres
 
+# Two pytest workers, one test file each at a time: most tests wait on a simulator or a Prefect
+# server, so two files at once halve the wall time on 2 cores. Each worker starts its own
+# Prefect test server and simulator (tests/live_servers.py). TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+
 test: install browser postgres ## run the whole test suite
-	$(VENV)/bin/python -m pytest
+	$(VENV)/bin/python -m pytest $(if $(filter-out 0,$(TEST_WORKERS)),-n $(TEST_WORKERS) --dist loadfile)
 
 test-fast: install ## the tests that start no simulator and no Prefect server (under a minute)
 	$(VENV)/bin/python -m pytest -m "not integration"
@@ -82,3 +87,11 @@ scale-down: install ## stop the workers, the simulator and the server that scale
 
 scale-status: install ## what scale-up started and whether it runs
 	$(VENV)/bin/python -m deployments.scale status
+
+# -- Automations as code (automations/*.yaml): NOTIFY_BLOCK=<block-type-slug>/<block-name>
+NOTIFY_BLOCK ?=
+
+.PHONY: automations
+
+automations: install ## create/replace the automations of automations/ (needs PREFECT_API_URL)
+	$(VENV)/bin/python -m deployments.automations $(if $(NOTIFY_BLOCK),--notify-block $(NOTIFY_BLOCK))

@@ -14,6 +14,9 @@ os.environ.pop("PREFECT_API_URL", None)
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_LOGGING_TO_API_BATCH_INTERVAL", "0.3")
+# Served deployments (subprocesses inherit this) pick a triggered run up within a second,
+# not ten: the tests that run flows through the prefect CLI wait on that poll.
+os.environ.setdefault("PREFECT_RUNNER_POLL_FREQUENCY", "1")
 # The server streams flow-run logs out, so `prefect deployment run ... --watch` prints them (as
 # the demo's server does): tests/flows/test_operator_deployments.py reads the answer there.
 os.environ.setdefault("PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED", "true")
