@@ -53,14 +53,19 @@ async def ensure_shared_limit(name: str, budget: RateBudget) -> None:
         try:
             current = await client.read_global_concurrency_limit_by_name(name)
         except ObjectNotFound:
-            await client.create_global_concurrency_limit(
-                GlobalConcurrencyLimitCreate(
-                    name=name,
-                    limit=budget.burst,
-                    slot_decay_per_second=budget.refill_per_second,
-                    active=True,
+            try:
+                await client.create_global_concurrency_limit(
+                    GlobalConcurrencyLimitCreate(
+                        name=name,
+                        limit=budget.burst,
+                        slot_decay_per_second=budget.refill_per_second,
+                        active=True,
+                    )
                 )
-            )
+            except Exception:
+                # Another request or worker created it first (a SQLite-backed server answers
+                # that race with a 500, not a 409): it exists, or this raises.
+                await client.read_global_concurrency_limit_by_name(name)
             return
         if (
             current.limit != budget.burst

@@ -167,7 +167,7 @@ async def test_a_large_error_body_is_truncated_and_still_classified_by_status() 
 @respx.mock(assert_all_called=False)
 async def test_default_limits_are_stated_and_validated() -> None:
     client = NovitaClient(api_key=FAKE_KEY)
-    assert client.attempt_limits.deadline == 30.0
+    assert client.attempt_limits.deadline == 10.0
     assert client.attempt_limits.max_response_bytes == 8 * 1024 * 1024
     await client.aclose()
     with pytest.raises(ValueError):
