@@ -10,14 +10,14 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from clients.novita import InstanceStatus, NovitaClient
-from flows.provision import provision_instance
+from clients.novita import CreateInstanceRequest, InstanceStatus, NovitaClient
 from simulator.server import SimulatorServer
-from store import DesiredState, LifecycleStatus, StateStore
+from store import DesiredState, LifecycleStatus, StateStore, utc_now
 
 ROOT = Path(__file__).resolve().parents[2]
 PREFECT = str(Path(sys.executable).with_name("prefect"))
@@ -101,18 +101,46 @@ async def cli_run(
     )
 
 
+async def managed_machine(sim: SimulatorServer, store: StateStore, name: str) -> str:
+    """A running machine the store manages as ready, without a provisioning run (cheaper:
+    provisioning has its own CLI test in test_served_deployments.py)."""
+    async with NovitaClient(api_key=sim.api_key, base_url=sim.base_url) as client:
+        iid = await client.create_instance(
+            CreateInstanceRequest(
+                name=name,
+                product_id="rtx4090-24g.us-ca-6",
+                rootfs_size=20,
+                image_url="python:3.11-slim",
+                cluster_id="us-ca-6",
+                ports="8888/http,22/tcp",
+            )
+        )
+        for _ in range(200):
+            if (await client.get_instance(iid)).status == InstanceStatus.RUNNING:
+                break
+            await asyncio.sleep(0.05)
+    await store.upsert_instance(
+        instance_id=iid,
+        name=name,
+        cluster_id="us-ca-6",
+        region="US-CA-06",
+        product_id="rtx4090-24g.us-ca-6",
+        product_name="RTX 4090 24GB",
+        price_per_hour=Decimal("0.35"),
+        status=LifecycleStatus.READY,
+        ready_at=utc_now(),
+    )
+    return iid
+
+
 async def test_operator_flows_answer_through_the_cli(
     served: dict[str, str], sim: SimulatorServer, store: StateStore
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     looked_at, to_stop, unknown = f"cli-look-{tag}", f"cli-stop-{tag}-a", f"cli-nobody-{tag}"
-    provisioned = await asyncio.gather(
-        *(
-            provision_instance(name=n, product_name="RTX 4090 24GB", template_id="1001")
-            for n in (looked_at, to_stop)
-        )
+    look_id, stop_id = await asyncio.gather(
+        *(managed_machine(sim, store, n) for n in (looked_at, to_stop))
     )
-    look_id, stop_id = (p.instance_id or "" for p in provisioned)
 
     # one CLI run per case, at once: the served process runs them side by side
     found, missing, stopped = await asyncio.gather(
