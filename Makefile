@@ -65,7 +65,9 @@ serve: install ## serve every deployment (needs PREFECT_API_URL and the NOVITA_*
 	$(VENV)/bin/python -m deployments.serve
 
 prefect-server: install ## a local Prefect server with its UI on http://127.0.0.1:4200
-	PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1 $(VENV)/bin/prefect server start
+	PREFECT_SERVER_ANALYTICS_ENABLED=false DO_NOT_TRACK=1 \
+	PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED=true PREFECT_SERVER_LOGS_STREAM_PUBLISHING_ENABLED=true \
+	$(VENV)/bin/prefect server start
 
 register-blocks: install ## register the project's block types with the Prefect server
 	$(VENV)/bin/prefect block register -m blocks

@@ -52,6 +52,9 @@ def prefect_env(port: int) -> dict[str, str]:
         "PREFECT_HOME": str(DEMO_DIR / "prefect-home"),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
         "DO_NOT_TRACK": "1",
+        # the server streams flow-run logs, so `prefect deployment run ... --watch` shows them
+        "PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED": "true",
+        "PREFECT_SERVER_LOGS_STREAM_PUBLISHING_ENABLED": "true",
         "NOVITA_STATE_URL": f"sqlite+aiosqlite:///{DEMO_DIR / 'state.db'}",
     }
 

@@ -61,7 +61,13 @@ RESULTS_BLOCK = "novita-results"
 # /proc/<pid>/environ), while the workers, which run the flows, get them.
 _FLOW_ONLY = ("NOVITA_API_KEY", "WEBHOOK_SECRET", "NOVITA_SIMULATOR_API_KEY")
 
-_QUIET = {"PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+_QUIET = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    # flow-run logs streamed, so `prefect deployment run ... --watch` shows them
+    "PREFECT_SERVER_LOGS_STREAM_OUT_ENABLED": "true",
+    "PREFECT_SERVER_LOGS_STREAM_PUBLISHING_ENABLED": "true",
+}
 
 
 def prefect_executable() -> str:
