@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from clients.novita import InstanceStatus, NovitaError
 from clients.webhook_payload import WebhookEvent
+from flows.common.activity import busy_flow_activity
 from flows.common.resources import FlowResources
 from flows.common.run_logger import run_logger
 from flows.instances.errors import OperationRefusedError, StopFailedError
@@ -25,7 +26,7 @@ from flows.instances.lookup import InstanceTarget
 from flows.instances.rules import STOPPABLE, stop_refusal
 from flows.instances.stopping import ask_to_stop, wait_until_exited
 from store import DesiredState, LifecycleStatus, OperationKind, OperationOutcome, utc_now
-from store.statuses import BRINGING_UP, NOVITA_STOPPING, STOPPED
+from store.statuses import BRINGING_UP, BUSY, NOVITA_STOPPING, STOPPED
 
 
 class StopResult(BaseModel):
@@ -95,15 +96,30 @@ class Shutdown:
                 OperationOutcome.SKIPPED, {"already_stopped": True}, desired=DesiredState.STOPPED
             )
             return self._result(True, message, record.stopped_at)
+        if record.status in BUSY:
+            activity = await busy_flow_activity(self.res.store, [record])
+            if activity.state_of(record.instance_id) == "acting":
+                # Another run's stop got there first and is recording it: not ours to record.
+                message = (
+                    f"{self.target.label} is being stopped by another flow run (our status "
+                    f"{record.status}; Novita reports exited): nothing to do"
+                )
+                self.logger.info(message)
+                await self.journal.record(
+                    OperationOutcome.SKIPPED, {"already_stopped": True, "another_run": True}
+                )
+                return self._result(True, message, stopped_at)
         # Our record lagged behind Novita (stopped or reclaimed outside this flow).
+        allowed = STOPPABLE | BRINGING_UP
         await self.journal.record(None, desired=DesiredState.STOPPED)
         done = await self.journal.record(
             OperationOutcome.SUCCEEDED,
             {"already_stopped": True},
-            expect=STOPPABLE | BRINGING_UP,
+            # on the status we read: when it changed meanwhile, someone else recorded it
+            expect={record.status} if record.status in allowed else allowed,
             status=LifecycleStatus.STOPPED,
             stopped_at=stopped_at,
-            otherwise=OperationOutcome.SUCCEEDED,
+            otherwise=OperationOutcome.SKIPPED,
         )
         message = (
             f"{self.target.label} was already exited at Novita (our status was "

@@ -87,6 +87,44 @@ async def test_two_concurrent_stops_one_wins_and_one_action_is_recorded(
     assert record is not None and record.status == LifecycleStatus.STOPPED
 
 
+async def test_a_stop_that_finds_another_runs_stop_finished_at_novita_records_nothing_of_its_own(
+    sim: SimulatorServer, store: StateStore
+) -> None:
+    """Another run's stop reached Novita (exited) but has not recorded it yet: leave it to it.
+
+    The interleaving CI once met by chance in the race test above: the second stop read our
+    `stopping` and Novita's `exited` and wrote a second `succeeded`.
+    """
+    from prefect.runtime import flow_run
+
+    from store import OperationOutcome
+
+    name = unique("finishing")
+    iid = await ready_instance(name)
+    async with NovitaClient(api_key=sim.api_key, base_url=sim.base_url) as client:
+        await client.stop_instance(iid)
+    for _ in range(100):  # the other run's stop, done at Novita
+        if sim.state.get_instance(iid)["status"] == "exited":
+            break
+        await asyncio.sleep(0.05)
+
+    @flow(name="the-other-stop")
+    async def the_other_stop() -> Any:
+        await store.upsert_instance(instance_id=iid, status="stopping")
+        await store.record_operation(
+            iid, OperationKind.STOP, OperationOutcome.STARTED, flow_run_id=str(flow_run.id)
+        )
+        return await stop_instance_flow(name=name)  # while the other run still acts
+
+    result = await the_other_stop()
+    record = await store.get_instance(iid)
+
+    assert result.already_stopped
+    assert await outcomes(store, iid, OperationKind.STOP) == ["started", "skipped"]
+    assert record is not None and record.status == LifecycleStatus.STOPPING  # the other's to end
+    assert len(sim.requests(path=STOP)) == 1
+
+
 async def test_a_stop_and_an_auto_stop_at_once_stop_the_machine_once(
     sim: SimulatorServer, store: StateStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
