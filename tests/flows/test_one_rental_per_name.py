@@ -1,6 +1,6 @@
 """One rental per name: two processes provisioning one name at the same instant rent one machine.
 
-Two worker processes run `provision_instance` for the same 10 names; before each name they
+Two worker processes run `provision_instance` for the same 20 names; before each name they
 meet at a file barrier and start together. Whatever the order, each name ends with exactly
 one instance at Novita and one managed record, on SQLite and on PostgreSQL (the name claim
 in the store serializes them; the second adopts what the first created).
@@ -24,7 +24,7 @@ from tests.flows.test_served_deployments import api_url
 from tests.store.conftest import pg_database
 
 ROOT = Path(__file__).resolve().parents[2]
-TRIALS = 10
+TRIALS = 20
 
 WORKER = textwrap.dedent(
     """
@@ -82,7 +82,7 @@ async def run_two_workers(tmp_path: Path, names: list[str], state_url: str) -> l
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-async def test_two_processes_one_name_one_machine_10_of_10(
+async def test_two_processes_one_name_one_machine_20_of_20(
     sim: SimulatorServer, tmp_path: Path, backend: str
 ) -> None:
     names = [f"twin-{uuid.uuid4().hex[:6]}-{i}" for i in range(TRIALS)]
