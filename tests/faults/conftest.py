@@ -48,11 +48,28 @@ def _render(values: dict[str, Any]) -> str:
     )
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """Show every figure set recorded in this session."""
-    if not _RECORDED:
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Show every figure set recorded in this session.
+
+    Under pytest-xdist (`make test`) the tests ran in worker processes: their figures are
+    read back from the `figures.json` files below the session's base temp folder.
+    """
+    if _RECORDED:
+        sets = [
+            (nodeid, title, path, json.loads(path.read_text()).get(title, {}))
+            for nodeid, title, path in _RECORDED
+        ]
+    else:
+        base = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+        sets = [
+            (path.parent.name, title, path, values)
+            for path in sorted(base.rglob("figures.json"))
+            for title, values in json.loads(path.read_text()).items()
+        ]
+    if not sets:
         return
     terminalreporter.section("fault suite figures")
-    for nodeid, title, path in _RECORDED:
-        values = json.loads(path.read_text()).get(title, {})
+    for nodeid, title, path, values in sets:
         terminalreporter.write_line(f"{nodeid}\n[{title}]  ({path})\n{_render(values)}")
