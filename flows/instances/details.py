@@ -91,8 +91,12 @@ def describe(
     live: Instance | None,
     default_threshold: int,
     now: datetime,
+    used_event_at: datetime | None = None,
 ) -> InstanceDetails:
     """Everything `get-instance` shows, from our record and Novita's view at `now`.
+
+    `used_event_at`: the instance's newest `novita.instance.used` event, which counts for
+    "last used" and "auto-stop in" as it does for the auto-stop sweep.
 
     Example:
         >>> from datetime import UTC, timedelta
@@ -115,7 +119,7 @@ def describe(
     auto_stop_minutes, auto_stop_in = None, NONE
     if managed and record is not None:
         auto_stop_minutes = effective_threshold(record, default_threshold)
-        auto_stop_in = countdown(record, live, default_threshold, now)
+        auto_stop_in = countdown(record, live, default_threshold, now, used_event_at)
     return InstanceDetails(
         instance_id=instance_id,
         name=name,
@@ -133,7 +137,7 @@ def describe(
         cost_so_far=cost,
         port_mappings=port_views(live) if live else [],
         connection_details=connection_details(live) if live else {},
-        last_used_at=last_use(record) if record else None,
+        last_used_at=last_use(record, used_event_at) if record else None,
         auto_stop_minutes=auto_stop_minutes,
         auto_stop_in=auto_stop_in,
         created_at=_first(record and record.created_at, live and live.created_at),

@@ -9,14 +9,19 @@ no webhook. The details are published as the `instance-<name>` markdown artifact
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from prefect.artifacts import acreate_markdown_artifact
 
 from clients.novita import InstanceStatus
 from flows.common.resources import FlowResources
 from flows.common.run_logger import run_logger
+from flows.common.use_events import newest_use_events
 from flows.instances.details import InstanceDetails, describe, details_markdown, summary_lines
 from flows.instances.lookup import find_target
-from store import utc_now
+from flows.instances.mark_used import MARK_USED_CLOCK_SKEW
+from flows.sweeps.auto_stop.rules import use_event_lookback
+from store import ManagedInstance, utc_now
 from tasks.probe_endpoints import probe_endpoints
 
 PROBE_ATTEMPTS = 2
@@ -43,15 +48,17 @@ async def inspect_instance(
 
     """
     target = await find_target(res, instance_id, name)
+    now = utc_now()
+    logger = run_logger(__name__)
     details = describe(
         target.instance_id,
         target.name,
         target.record,
         target.live,
         res.policies.auto_stop_minutes,
-        utc_now(),
+        now,
+        await _newest_use_event(target.instance_id, target.record, res, now),
     )
-    logger = run_logger(__name__)
     if probe:
         if target.live is None or target.live.status != InstanceStatus.RUNNING:
             # a stopped machine's endpoints cannot answer: probing would only wait
@@ -72,6 +79,21 @@ async def inspect_instance(
     await publish_details(details)
     logger.info("\n".join(summary_lines(details)))
     return details
+
+
+async def _newest_use_event(
+    instance_id: str, record: ManagedInstance | None, res: FlowResources, now: datetime
+) -> datetime | None:
+    """Its newest use event, as the sweep reads it; None when Prefect's events cannot be read."""
+    if record is None:
+        return None
+    since = now - use_event_lookback([record], res.policies.auto_stop_minutes)
+    try:
+        used = await newest_use_events(since, now + MARK_USED_CLOCK_SKEW, [instance_id])
+    except Exception as exc:  # get-instance still answers from the store's view
+        run_logger(__name__).warning("Use events not read: %s", type(exc).__name__)
+        return None
+    return used.get(instance_id)
 
 
 async def publish_details(details: InstanceDetails) -> None:

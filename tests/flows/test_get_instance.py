@@ -13,6 +13,7 @@ from flows.instances.lookup import InstanceLookupError
 from flows.provision import provision_instance
 from simulator.server import SimulatorServer
 from store import ManagedInstance, StateStore
+from tests.flows.test_use_event import emit_use_event
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
@@ -57,6 +58,9 @@ def test_details_of_a_running_managed_instance() -> None:
     assert "ssh root@h -p 2222" in text and "$0.70" in text and "hunter2" not in text
     assert "hunter2" not in details.model_dump_json()
 
+    used = describe(iid, record.name, record, live, 20, NOW, used_event_at=NOW)
+    assert used.last_used_at == NOW and used.auto_stop_in == "30 min"
+
     stopped = describe(iid, "x", None, live.model_copy(update={"status": "exited"}), 20, NOW)
     assert not stopped.managed and stopped.cost_so_far is None and stopped.auto_stop_in == "-"
 
@@ -89,6 +93,15 @@ async def test_get_instance_by_name_and_id_with_probe_and_artifact(
 
     by_id = await get_instance_flow(instance_id=iid)
     assert by_id.name == name and by_id.health is None  # no probe unless asked
+
+    # a use event counts for "last used" and "auto-stop in", as it does for the sweep
+    ago = datetime.now(UTC) - timedelta(minutes=40)
+    await store.upsert_instance(instance_id=iid, ready_at=ago, last_used_at=None)
+    assert (await get_instance_flow(instance_id=iid)).auto_stop_in == "due"
+    await emit_use_event(iid)
+    used = await get_instance_flow(instance_id=iid)
+    assert used.last_used_at is not None and used.last_used_at > ago + timedelta(minutes=30)
+    assert used.auto_stop_in.endswith("min")
 
     # an instance stopped outside is shown as Novita sees it, our record as it is
     async with NovitaClient(api_key=sim.api_key, base_url=sim.base_url) as client:
