@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 
@@ -51,3 +52,30 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if STARTS_A_SERVER & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.integration)
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Show the fault suite's figures at the end of every run that produced some.
+
+    Each fault test writes `figures.json` under its tmp_path (`tests/faults/conftest.py`);
+    they are read back from the session's base temp folder, so the figures of tests that ran
+    in pytest-xdist workers (`make test`) are shown too. Here, not in tests/faults: the
+    controller of an xdist run loads only this conftest.
+    """
+    base = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
+    sets = [
+        (path, title, values)
+        for path in sorted(base.rglob("figures.json"))
+        for title, values in json.loads(path.read_text()).items()
+    ]
+    if not sets:
+        return
+    terminalreporter.section("fault suite figures")
+    for path, title, values in sets:
+        lines = "\n".join(
+            f"  {key}: {json.dumps(value, sort_keys=True, default=str)}"
+            for key, value in values.items()
+        )
+        terminalreporter.write_line(f"[{title}]  ({path.parent.name})\n{lines}")

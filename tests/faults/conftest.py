@@ -17,16 +17,13 @@ import pytest
 
 Figures = Callable[[str, dict[str, Any]], Path]
 
-_RECORDED: list[tuple[str, str, Path]] = []
-"""(test id, title, json file) of every figure set of this session, for the summary."""
-
 
 @pytest.fixture
 def figures(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Figures]:
     """Print a test's figures under a title and write them to `<tmp_path>/figures.json`.
 
-    They are also shown at the end of the run (`pytest_terminal_summary`), with or without
-    `-s`, passed or failed.
+    They are also shown at the end of the run (`pytest_terminal_summary` in
+    tests/conftest.py), with or without `-s`, passed or failed.
     """
     written: dict[str, dict[str, Any]] = {}
     path = tmp_path / "figures.json"
@@ -35,7 +32,6 @@ def figures(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Figures]
         written[title] = values
         path.write_text(json.dumps(written, indent=2, sort_keys=True, default=str))
         print(f"\n[fault figures] {title}\n{_render(values)}")
-        _RECORDED.append((request.node.nodeid, title, path))
         return path
 
     yield record
@@ -46,30 +42,3 @@ def _render(values: dict[str, Any]) -> str:
         f"  {key}: {json.dumps(value, sort_keys=True, default=str)}"
         for key, value in values.items()
     )
-
-
-def pytest_terminal_summary(
-    terminalreporter: pytest.TerminalReporter, config: pytest.Config
-) -> None:
-    """Show every figure set recorded in this session.
-
-    Under pytest-xdist (`make test`) the tests ran in worker processes: their figures are
-    read back from the `figures.json` files below the session's base temp folder.
-    """
-    if _RECORDED:
-        sets = [
-            (nodeid, title, path, json.loads(path.read_text()).get(title, {}))
-            for nodeid, title, path in _RECORDED
-        ]
-    else:
-        base = config._tmp_path_factory.getbasetemp()  # type: ignore[attr-defined]
-        sets = [
-            (path.parent.name, title, path, values)
-            for path in sorted(base.rglob("figures.json"))
-            for title, values in json.loads(path.read_text()).items()
-        ]
-    if not sets:
-        return
-    terminalreporter.section("fault suite figures")
-    for nodeid, title, path, values in sets:
-        terminalreporter.write_line(f"{nodeid}\n[{title}]  ({path})\n{_render(values)}")
