@@ -19,7 +19,7 @@ Figures = Callable[[str, dict[str, Any]], Path]
 
 
 @pytest.fixture
-def figures(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Figures]:
+def figures(tmp_path: Path) -> Iterator[Figures]:
     """Print a test's figures under a title and write them to `<tmp_path>/figures.json`.
 
     They are also shown at the end of the run (`pytest_terminal_summary` in
